@@ -1,0 +1,39 @@
+# Set-up and everyday entry points. Each target creates the venv it needs on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check lint typecheck bench bench-simulator serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,delta]'
+	@# gql silently prefers httpx2 when it is importable: make sure it never is.
+	@$(BIN)/python -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job on the built-in Zoom simulator
+	$(BIN)/zoom-etl demo
+
+test: $(STAMP)  ## the test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check etl tests
+	$(BIN)/ruff format --check etl tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test  ## everything CI checks
+
+bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
+	$(BIN)/python -m etl.simulator.bench
+
+serve: $(STAMP)
+	$(BIN)/zoom-etl simulator serve --profile demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Every error zoom-etl raises on purpose, and the exit code the CLI gives it.
+
+    ZoomEtlError                    base; ``exit_code`` says what the CLI exits with
+    ├── ConfigError                 bad settings or usage (exit 2)
+    ├── LockedError                 another run holds the warehouse (exit 75)
+    ├── ContractError               a table contract is malformed (exit 1)
+    ├── WarehouseError              DuckDB could not be opened or written (exit 1)
+    └── ApiError                    Zoom answered with an error; carries method, endpoint, status, code
+        ├── AuthError               credentials refused or token unusable (HTTP 401/code 124, OAuth errors)
+        ├── RateLimitError          429 that retries could not get past (daily cap, budget spent)
+        ├── TransportError          network failure or 5xx after the bounded retries
+        ├── ResourceError           one resource is gone or out of reach (1001, 3001, 12702, 404);
+        │                           recorded in the run and skipped, never fatal on its own
+        └── GraphQLUnavailable      GraphQL cannot serve a stream (free plan, "Cannot query field",
+                                    permission, repeated failures): the engine falls back to REST
+    PaginationError                 a cursor or page token repeated (a paginator would loop forever)
+
+Errors carry their context (stream, endpoint, table, column) in attributes and in ``str()``; they never
+carry secrets: request headers and OAuth bodies are not part of any message.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_LOCKED = 75
+
+
+class ZoomEtlError(Exception):
+    """Base of every deliberate zoom-etl error."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
+
+
+class ConfigError(ZoomEtlError):
+    """A setting is missing or invalid; the message names the setting and where it came from."""
+
+    exit_code = EXIT_USAGE
+
+
+class LockedError(ZoomEtlError):
+    """Another zoom-etl process holds the warehouse lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class ContractError(ZoomEtlError):
+    """A table contract in ``schemas/tables`` is malformed."""
+
+
+class WarehouseError(ZoomEtlError):
+    """The DuckDB warehouse could not be opened, migrated or written."""
+
+
+class ApiError(ZoomEtlError):
+    """Zoom answered a request with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        endpoint: str = "",
+        status: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        self.method = method
+        self.endpoint = endpoint
+        self.status = status
+        self.code = code
+        where = f"{method} {endpoint}".strip()
+        details = ", ".join(
+            part for part in (f"HTTP {status}" if status else "", f"code {code}" if code else "") if part
+        )
+        prefix = f"{where}: " if where else ""
+        suffix = f" ({details})" if details else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+
+
+class AuthError(ApiError):
+    """Credentials refused, or a token Zoom will not accept."""
+
+
+class RateLimitError(ApiError):
+    """Rate limited beyond what retries may wait for (daily cap reached, Heavy budget spent)."""
+
+
+class TransportError(ApiError):
+    """The network failed or Zoom kept answering 5xx after the bounded retries."""
+
+
+class ResourceError(ApiError):
+    """One resource is gone or out of reach (1001, 3001, 12702, 404): recorded and skipped."""
+
+
+class GraphQLUnavailable(ApiError):
+    """GraphQL cannot serve this stream; the engine falls back to REST."""
+
+
+class PaginationError(ZoomEtlError):
+    """A paginator saw the same cursor or page token twice."""

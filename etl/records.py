@@ -1,0 +1,60 @@
+"""The plain data that joins the stages: extract emits these events, the pipeline hands pages to
+normalize and load, and commits checkpoints in the same transaction as the rows before them.
+
+Records in a ``Page`` are named as Zoom's REST API names them (snake_case); the GraphQL source maps its
+camelCase fields to those names before it builds a page, so nothing downstream knows the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of records of one stream, as fetched."""
+
+    stream: str
+    account_id: str
+    source: str  # "graphql" | "rest"
+    request: str  # method, path and query string; never a header, token or secret
+    fetched_at: datetime
+    records: list[dict[str, Any]]
+    context: dict[str, Any] = field(default_factory=dict)  # parent keys put on every row (meeting_uuid...)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Stream state to commit together with every page emitted before it (watermark, done keys)."""
+
+    stream: str
+    account_id: str
+    state: dict[str, Any]
+    done_keys: tuple[str, ...] = ()  # resources completed, e.g. instance uuids whose participants are in
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A resource that could not be fetched (1001, 3001, 12702, 404...): recorded in the run, not fatal."""
+
+    stream: str
+    account_id: str
+    resource: str
+    reason: str
+    status: int | None = None
+    code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """Which source served a stream in this run, and why a fallback happened (if it did)."""
+
+    stream: str
+    account_id: str
+    source: str
+    reason: str = ""
+
+
+Event = Page | Checkpoint | Skip | SourceChoice

@@ -1,0 +1,107 @@
+"""``zoom-etl status``: what the warehouse knows about its own syncs, read without the API.
+
+Everything comes from ``_etl`` (runs, state, sources, skips) and row counts of ``zoom``; the result is plain
+data so the CLI can print it as text or JSON. The warehouse is opened read-only; while a sync holds the
+writer lock DuckDB refuses other processes, so ``status`` then says which process holds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from etl.errors import ConfigError, LockedError
+
+
+@dataclass(slots=True)
+class StreamStatus:
+    stream: str
+    account_id: str
+    source: str | None
+    watermark: str | None
+    updated_at: datetime | None
+    age_hours: float | None
+
+
+@dataclass(slots=True)
+class Status:
+    warehouse: str
+    runs: list[dict[str, Any]]
+    streams: list[StreamStatus]
+    tables: dict[str, int]
+    recent_skips: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return orjson.loads(orjson.dumps(asdict(self), default=str))
+
+
+def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params or [])
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _watermark(state: dict[str, Any]) -> str | None:
+    for key in ("watermark", "through", "last_window_end", "max_time"):
+        if state.get(key):
+            return str(state[key])
+    return None
+
+
+def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> Status:
+    """Collect the status of the warehouse at ``path``; ``LockedError`` while a sync writes to it."""
+    if not path.exists():
+        raise ConfigError(
+            f"warehouse {path} does not exist; run `zoom-etl sync` first (or set ZOOM_ETL_WAREHOUSE)"
+        )
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        lock = path.with_name(path.name + ".lock")
+        holder = lock.read_text().strip() if lock.exists() else "unknown"
+        raise LockedError(f"warehouse {path} is being written by another process (pid {holder})") from exc
+    now = now or datetime.now(UTC)
+    with conn:
+        last_runs = _rows(
+            conn,
+            "SELECT run_id, started_at, ended_at, status, exit_code, rows_by_table, requests_by_category,"
+            " skips, rejects, errors, message FROM _etl.runs ORDER BY started_at DESC LIMIT ?",
+            [runs],
+        )
+        for run in last_runs:
+            for key in ("rows_by_table", "requests_by_category"):
+                run[key] = orjson.loads(run[key]) if run[key] else {}
+        streams = []
+        for row in _rows(
+            conn, "SELECT stream, account_id, state, source, updated_at FROM _etl.state ORDER BY 1, 2"
+        ):
+            updated = row["updated_at"]
+            age = (now - updated).total_seconds() / 3600 if updated else None
+            streams.append(
+                StreamStatus(
+                    row["stream"],
+                    row["account_id"],
+                    row["source"],
+                    _watermark(orjson.loads(row["state"])),
+                    updated,
+                    round(age, 2) if age is not None else None,
+                )
+            )
+        tables = {
+            name: int(conn.execute(f'SELECT count(*) FROM zoom."{name}"').fetchone()[0])  # type: ignore[index]
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'zoom'"
+                " AND table_type = 'BASE TABLE' ORDER BY 1"
+            ).fetchall()
+        }
+        skips = _rows(
+            conn,
+            "SELECT run_id, stream, account_id, resource, reason, status, code FROM _etl.skips"
+            " WHERE run_id = (SELECT run_id FROM _etl.runs ORDER BY started_at DESC LIMIT 1) LIMIT 20",
+        )
+    return Status(str(path), last_runs, streams, tables, skips)

@@ -22,6 +22,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,6 +41,17 @@ class _Token:
     value: str
     refresh_at: float  # clock time after which we fetch a new one
     api_url: str | None
+    server_date: datetime | None  # the token response's Date header: Zoom's clock, not ours
+    issued_at: float  # our clock when the token was requested
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 class TokenProvider:
@@ -69,6 +82,15 @@ class TokenProvider:
         """The regional API base from the last token response (``api_url``), if Zoom sent one."""
         current = self._current
         return current.api_url if current else None
+
+    def server_now(self) -> datetime | None:
+        """Zoom's clock now: the token response's HTTP ``Date`` plus the time elapsed since (None when
+        the server sent no ``Date``)."""
+        self.token()
+        current = self._current
+        if current is None or current.server_date is None:
+            return None
+        return current.server_date + timedelta(seconds=max(0.0, self._clock() - current.issued_at))
 
     def token(self) -> str:
         """A valid access token, fetched at most once at a time for all threads."""
@@ -176,7 +198,13 @@ class TokenProvider:
                 )
             api_url = str(api_url).rstrip("/")
         margin = min(60.0, expires_in * 0.1)
-        return _Token(value=token, refresh_at=started + expires_in - margin, api_url=api_url)
+        return _Token(
+            value=token,
+            refresh_at=started + expires_in - margin,
+            api_url=api_url,
+            server_date=_http_date(response.headers.get("date")),
+            issued_at=started,
+        )
 
 
 def _scrub(text: str, *secrets: str) -> str:

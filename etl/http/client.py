@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,6 +152,14 @@ class ZoomClient:
         if regional and self._account.api_url == DEFAULT_API_URL:
             return regional
         return self._account.api_url
+
+    def server_now(self) -> datetime:
+        """Zoom's idea of now: the ``Date`` of the token response, advanced by the time since then.
+
+        Date windows ("the last 6 months", "up to today") are Zoom's, so they are computed on Zoom's clock;
+        a local clock that is off, or a simulator whose clock was advanced, then changes nothing. Falls back
+        to the local clock when the server sends no ``Date``."""
+        return self._auth.server_now() or datetime.now(UTC)
 
     def rest_get(
         self, path: str, params: Mapping[str, str | int] | None = None, *, category: str

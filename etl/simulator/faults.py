@@ -1,0 +1,156 @@
+"""Faults the simulator injects into API requests, drawn from a seeded RNG so a run can be replayed.
+
+Every API request (``/v2``, ``/v3/graphql``; never ``/oauth`` or ``/_sim``) takes exactly one draw of each
+random knob, in arrival order, so the same seed and the same request sequence give the same faults. Knobs:
+
+- ``error_rate``: answer 500/502/503 with a Zoom-like body instead of the real response;
+- ``reset_rate``: close the connection without answering (the client sees a reset or an empty reply);
+- ``timeout_rate`` / ``timeout_s``: hold the request ``timeout_s`` seconds before answering;
+- ``truncate_rate``: announce the full ``Content-Length``, send half the body, close;
+- ``graphql_partial_error_rate`` and ``drift``: handed to the GraphQL module; ``drift`` also adds new fields
+  to REST list items and drops optional ones;
+- ``token_expiry_every``: every N-th API request first expires every issued access token;
+- ``storm_every`` / ``storm_length``: every N-th API request starts a 429 storm of that many requests;
+  ``storm_requests`` starts one at run time (the next that many API requests all get 429).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, fields, replace
+
+KINDS = ("storm", "reset", "timeout", "error", "truncate")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSettings:
+    """The fault knobs; all off by default."""
+
+    error_rate: float = 0.0
+    reset_rate: float = 0.0
+    timeout_rate: float = 0.0
+    timeout_s: float = 30.0
+    truncate_rate: float = 0.0
+    graphql_partial_error_rate: float = 0.0
+    drift: bool = False
+    token_expiry_every: int = 0
+    storm_every: int = 0
+    storm_length: int = 0
+    storm_requests: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "error_rate",
+            "reset_rate",
+            "timeout_rate",
+            "truncate_rate",
+            "graphql_partial_error_rate",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"fault knob {name} must be within [0, 1], got {value}")
+        for name in ("timeout_s", "token_expiry_every", "storm_every", "storm_length", "storm_requests"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"fault knob {name} must be >= 0, got {getattr(self, name)}")
+
+    def with_knobs(self, **knobs: object) -> FaultSettings:
+        """A copy with some knobs changed; unknown names and wrong types are refused with the name."""
+        known = {f.name: f.type for f in fields(self)}
+        clean: dict[str, object] = {}
+        for name, value in knobs.items():
+            if name not in known:
+                raise ValueError(f"unknown fault knob {name!r}; known: {sorted(known)}")
+            current = getattr(self, name)
+            if isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"fault knob {name} takes true/false, got {value!r}")
+            elif isinstance(current, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"fault knob {name} takes an integer, got {value!r}")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"fault knob {name} takes a number, got {value!r}")
+            else:
+                value = float(value)
+            clean[name] = value
+        return replace(self, **clean)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """What happens to one API request: at most one fault ``kind``, and maybe a token expiry first."""
+
+    kind: str | None
+    expire_tokens: bool = False
+    status: int = 0  # for kind == "error"
+
+
+class FaultInjector:
+    """Holds the current settings and draws faults request by request; thread-safe."""
+
+    def __init__(self, settings: FaultSettings, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"faults:{seed}")
+        self._settings = settings
+        self._storm_left = settings.storm_requests
+        self.requests = 0
+        self.injected: dict[str, int] = dict.fromkeys((*KINDS, "token_expiry"), 0)
+
+    @property
+    def settings(self) -> FaultSettings:
+        return self._settings
+
+    def update(self, **knobs: object) -> FaultSettings:
+        with self._lock:
+            self._settings = self._settings.with_knobs(**knobs)
+            if "storm_requests" in knobs:
+                self._storm_left = self._settings.storm_requests
+            return self._settings
+
+    def state(self) -> dict[str, object]:
+        with self._lock:
+            return {
+                **self._settings.as_dict(),
+                "storm_left": self._storm_left,
+                "injected": dict(self.injected),
+            }
+
+    def draw(self) -> Draw:
+        with self._lock:
+            s = self._settings
+            self.requests += 1
+            n = self.requests
+            # One draw per random knob per request, whatever the knobs are, so sequences stay aligned.
+            r_error, r_reset, r_timeout, r_truncate, r_status = (self._rng.random() for _ in range(5))
+            expire = s.token_expiry_every > 0 and n % s.token_expiry_every == 0
+            if expire:
+                self.injected["token_expiry"] += 1
+            if s.storm_every > 0 and s.storm_length > 0 and n % s.storm_every == 0:
+                self._storm_left = max(self._storm_left, s.storm_length)
+            kind: str | None = None
+            status = 0
+            if self._storm_left > 0:
+                self._storm_left -= 1
+                kind = "storm"
+            elif r_reset < s.reset_rate:
+                kind = "reset"
+            elif r_timeout < s.timeout_rate:
+                kind = "timeout"
+            elif r_error < s.error_rate:
+                kind = "error"
+                status = (500, 502, 503)[int(r_status * 3)]
+            elif r_truncate < s.truncate_rate:
+                kind = "truncate"
+            if kind is not None:
+                self.injected[kind] += 1
+            return Draw(kind, expire, status)
+
+
+ERROR_BODIES = {
+    500: {"code": 500, "message": "Internal Server Error"},
+    502: {"code": 502, "message": "Bad Gateway"},
+    503: {"code": 503, "message": "Service Unavailable. Please try again later."},
+}

@@ -1,0 +1,66 @@
+"""Named sizes of the generated account.
+
+``tiny`` is for unit tests: small enough to generate in a few milliseconds, yet it holds every special
+case the extractors must handle (rejoins, same-named guests, UUIDs with ``/``, late reports, deactivations
+after the clock's start...). ``demo`` is what ``zoom-etl demo`` syncs. ``bench`` is sized for the
+rate-limit benchmark (100k+ participant rows) and ``large`` for the memory bar (1M+ participant rows,
+participants generated lazily, never stored).
+
+Every profile keeps ``future_days`` (>= 14) of data beyond the clock's start, revealed as the clock moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from etl.simulator.model import Profile
+
+PROFILES: dict[str, Profile] = {
+    "tiny": Profile(
+        name="tiny",
+        users=8,
+        history_days=30,
+        future_days=14,
+        meetings_per_user_week=3.0,
+        mean_participants=4.5,
+        webinars_per_month=2,
+    ),
+    "demo": Profile(
+        name="demo",
+        users=40,
+        history_days=60,
+        future_days=14,
+        meetings_per_user_week=3.0,
+        mean_participants=4.5,
+        webinars_per_month=4,
+    ),
+    "bench": Profile(
+        name="bench",
+        users=250,
+        history_days=120,
+        future_days=14,
+        meetings_per_user_week=5.5,
+        mean_participants=8.0,
+        webinars_per_month=8,
+    ),
+    "large": Profile(
+        name="large",
+        users=1500,
+        history_days=400,
+        future_days=14,
+        meetings_per_user_week=2.5,
+        mean_participants=9.0,
+        webinars_per_month=20,
+    ),
+}
+
+
+def get_profile(profile: str | Profile) -> Profile:
+    """The named profile (a copy, so callers may tweak it), or ``profile`` itself if already one."""
+    if isinstance(profile, Profile):
+        return profile
+    try:
+        return replace(PROFILES[profile], extra=dict(PROFILES[profile].extra))
+    except KeyError:
+        names = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown simulator profile {profile!r}; known profiles: {names}") from None

@@ -1,0 +1,145 @@
+"""Webinars: definitions, past instances, participants, absentees and the webinar reports."""
+
+from __future__ import annotations
+
+from etl.simulator.model import Participant, Webinar, WebinarInstance
+from etl.simulator.rest.common import (
+    Request,
+    envelope,
+    full_name,
+    iso,
+    iso_ms,
+    numeric_id,
+    user,
+    webinar_instance,
+)
+from etl.simulator.rest.errors import ApiError
+from etl.simulator.rest.meetings import past_participant_item
+
+LIST_TYPES = ("scheduled", "upcoming")
+
+
+def webinar_item(w: Webinar) -> dict[str, object]:
+    return {
+        "uuid": w.uuid,
+        "id": w.id,
+        "host_id": w.host_id,
+        "topic": w.topic,
+        "type": w.type,
+        "start_time": iso(w.start_time),
+        "duration": w.duration,
+        "timezone": w.timezone,
+        "agenda": w.agenda,
+        "created_at": iso(w.created_at),
+        "join_url": w.join_url,
+        "is_simulive": False,
+    }
+
+
+def list_webinars(req: Request) -> tuple[int, dict]:
+    host = user(req)
+    kind = req.query.get("type", "") or "scheduled"
+    if kind not in LIST_TYPES:
+        raise ApiError(400, 300, f"Invalid field: type {kind!r}; expected scheduled or upcoming.")
+    found = req.account.webinars(host.id, req.now)
+    if kind == "upcoming":
+        found = [w for w in found if any(s >= req.now for s in (w.occurrences or (w.start_time,)))]
+    page = req.page(found)
+    items = [webinar_item(w) for w in page.items]
+    return 200, envelope(page, "webinars", items, legacy=True)
+
+
+def get_webinar(req: Request) -> tuple[int, dict]:
+    webinar_id = numeric_id(req, "webinarId")
+    found = req.account.webinar(webinar_id, req.now)
+    if found is None:
+        raise ApiError(404, 3001, f"Webinar {webinar_id} not found or has expired.")
+    body = webinar_item(found)
+    host = req.account.user(found.host_id, req.now)
+    if host is not None:
+        body["host_email"] = host.email
+    return 200, body
+
+
+def past_instances(req: Request) -> tuple[int, dict]:
+    webinar_id = numeric_id(req, "webinarId")
+    found = req.account.webinar_instances_of(webinar_id, req.now)
+    if not found and req.account.webinar(webinar_id, req.now) is None:
+        raise ApiError(404, 3001, f"Webinar {webinar_id} not found or has expired.")
+    return 200, {"webinars": [{"uuid": i.uuid, "start_time": iso(i.start_time)} for i in found]}
+
+
+def past_participants(req: Request) -> tuple[int, dict]:
+    i = webinar_instance(req)
+    page = req.page(req.account.webinar_participants(i, req.now))
+    items = [past_participant_item(p) for p in page.items]
+    return 200, envelope(page, "participants", items)
+
+
+def absentees(req: Request) -> tuple[int, dict]:
+    i = webinar_instance(req)
+    missing = [r for r in req.account.webinar_registrants(i, req.now) if not r.attended]
+    page = req.page(missing)
+    items = [
+        {
+            "id": r.id,
+            "email": r.email,
+            "first_name": r.first_name,
+            "last_name": r.last_name,
+            "status": r.status,
+            "create_time": iso(r.create_time),
+            "join_url": f"https://zoom.us/w/{i.id}?tk={r.id}",
+        }
+        for r in page.items
+    ]
+    return 200, envelope(page, "registrants", items, legacy=True)
+
+
+def _details(req: Request, i: WebinarInstance) -> dict[str, object]:
+    host = req.account.user(i.host_id, req.now)
+    segments = req.account.webinar_participants(i, req.now)
+    return {
+        "uuid": i.uuid,
+        "id": i.id,
+        "type": i.type,
+        "topic": i.topic,
+        "user_name": full_name(host) if host else "",
+        "user_email": host.email if host else "",
+        "start_time": iso(i.start_time),
+        "end_time": iso(i.end_time),
+        "duration": i.duration,
+        "total_minutes": sum(p.duration for p in segments) // 60,
+        "participants_count": i.participants_count,
+        "dept": host.dept if host else "",
+    }
+
+
+def report_details(req: Request) -> tuple[int, dict]:
+    return 200, _details(req, webinar_instance(req, reported=True))
+
+
+def _report_item(p: Participant, *, registrant: bool) -> dict[str, object]:
+    item: dict[str, object] = {
+        "id": p.id,
+        "user_id": p.user_id,
+        "participant_user_id": p.participant_user_id,
+        "name": p.name,
+        "user_email": p.user_email,
+        "join_time": iso_ms(p.join_time),
+        "leave_time": iso_ms(p.leave_time),
+        "duration": p.duration,
+        "failover": p.failover,
+        "status": p.status,
+        "customer_key": p.customer_key,
+    }
+    if registrant and p.registrant_id:
+        item["registrant_id"] = p.registrant_id
+    return item
+
+
+def report_participants(req: Request) -> tuple[int, dict]:
+    i = webinar_instance(req, reported=True)
+    registrant = "registrant_id" in req.query.get("include_fields", "")
+    page = req.page(req.account.webinar_participants(i, req.now))
+    items = [_report_item(p, registrant=registrant) for p in page.items]
+    return 200, envelope(page, "participants", items)

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from etl.errors import ConfigError, LockedError
+from etl.warehouse.reader import open_read_only
 
 
 @dataclass(slots=True)
@@ -46,6 +46,18 @@ def _rows(conn: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = 
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def table_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per core table (schema ``zoom``), by table name."""
+    names = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'zoom'"
+        " AND table_type = 'BASE TABLE' ORDER BY 1"
+    ).fetchall()
+    return {
+        name: int(conn.execute(f'SELECT count(*) FROM zoom."{name}"').fetchone()[0])  # type: ignore[index]
+        for (name,) in names
+    }
+
+
 def _watermark(state: dict[str, Any]) -> str | None:
     for key in ("watermark", "through", "last_window_end", "max_time"):
         if state.get(key):
@@ -55,16 +67,7 @@ def _watermark(state: dict[str, Any]) -> str | None:
 
 def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> Status:
     """Collect the status of the warehouse at ``path``; ``LockedError`` while a sync writes to it."""
-    if not path.exists():
-        raise ConfigError(
-            f"warehouse {path} does not exist; run `zoom-etl sync` first (or set ZOOM_ETL_WAREHOUSE)"
-        )
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        lock = path.with_name(path.name + ".lock")
-        holder = lock.read_text().strip() if lock.exists() else "unknown"
-        raise LockedError(f"warehouse {path} is being written by another process (pid {holder})") from exc
+    conn = open_read_only(path)
     now = now or datetime.now(UTC)
     with conn:
         last_runs = _rows(
@@ -92,13 +95,7 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
                     round(age, 2) if age is not None else None,
                 )
             )
-        tables = {
-            name: int(conn.execute(f'SELECT count(*) FROM zoom."{name}"').fetchone()[0])  # type: ignore[index]
-            for (name,) in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'zoom'"
-                " AND table_type = 'BASE TABLE' ORDER BY 1"
-            ).fetchall()
-        }
+        tables = table_counts(conn)
         skips = _rows(
             conn,
             "SELECT run_id, stream, account_id, resource, reason, status, code FROM _etl.skips"

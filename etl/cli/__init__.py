@@ -38,9 +38,27 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
+    from etl.cli.analyst import docs_command, report_command, sql_command
+    from etl.cli.demo import demo
+    from etl.cli.doctor import doctor_command
+    from etl.cli.export import export_command
     from etl.cli.simulator import simulator
+    from etl.cli.sync import rebuild_command, status_command, streams_command, sync_command
 
-    cli.add_command(simulator)
+    for command in (
+        demo,
+        sync_command,
+        status_command,
+        streams_command,
+        rebuild_command,
+        doctor_command,
+        sql_command,
+        report_command,
+        docs_command,
+        export_command,
+        simulator,
+    ):
+        cli.add_command(command)
 
 
 _register()

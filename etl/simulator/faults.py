@@ -11,7 +11,13 @@ random knob, in arrival order, so the same seed and the same request sequence gi
   to REST list items and drops optional ones;
 - ``token_expiry_every``: every N-th API request first expires every issued access token;
 - ``storm_every`` / ``storm_length``: every N-th API request starts a 429 storm of that many requests;
-  ``storm_requests`` starts one at run time (the next that many API requests all get 429).
+  ``storm_requests`` starts one at run time (the next that many API requests all get 429);
+- ``malformed_rate``: a 200 answer whose body is not JSON (full length, broken syntax), drawn from its own
+  RNG so that turning it on leaves the other knobs' sequences as they were;
+- ``bad_record_rate`` / ``bad_record_endpoints``: REST list items spoiled (wrong types, missing or null
+  identity fields, nested values, huge and unicode strings...), chosen by content, not by arrival order:
+  see ``etl.simulator.rest.mangle``. ``bad_record_endpoints`` limits it to some route templates
+  (``"/report/activities"``); empty means every list endpoint. ``FaultInjector.mangled`` logs each one.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ class FaultSettings:
     storm_every: int = 0
     storm_length: int = 0
     storm_requests: int = 0
+    malformed_rate: float = 0.0
+    bad_record_rate: float = 0.0
+    bad_record_endpoints: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -46,6 +55,8 @@ class FaultSettings:
             "timeout_rate",
             "truncate_rate",
             "graphql_partial_error_rate",
+            "malformed_rate",
+            "bad_record_rate",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -62,6 +73,13 @@ class FaultSettings:
             if name not in known:
                 raise ValueError(f"unknown fault knob {name!r}; known: {sorted(known)}")
             current = getattr(self, name)
+            if isinstance(current, tuple):
+                if isinstance(value, str) or not isinstance(value, list | tuple):
+                    raise ValueError(f"fault knob {name} takes a list of strings, got {value!r}")
+                if not all(isinstance(v, str) for v in value):
+                    raise ValueError(f"fault knob {name} takes a list of strings, got {value!r}")
+                clean[name] = tuple(value)
+                continue
             if isinstance(current, bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"fault knob {name} takes true/false, got {value!r}")
@@ -86,6 +104,7 @@ class Draw:
     kind: str | None
     expire_tokens: bool = False
     status: int = 0  # for kind == "error"
+    malformed: bool = False  # a 200 body that is not JSON
 
 
 class FaultInjector:
@@ -94,10 +113,13 @@ class FaultInjector:
     def __init__(self, settings: FaultSettings, seed: int) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(f"faults:{seed}")
+        self._malformed_rng = random.Random(f"malformed:{seed}")
+        self.seed = seed
+        self.mangled: list[dict[str, object]] = []
         self._settings = settings
         self._storm_left = settings.storm_requests
         self.requests = 0
-        self.injected: dict[str, int] = dict.fromkeys((*KINDS, "token_expiry"), 0)
+        self.injected: dict[str, int] = dict.fromkeys((*KINDS, "token_expiry", "malformed", "bad_record"), 0)
 
     @property
     def settings(self) -> FaultSettings:
@@ -146,7 +168,18 @@ class FaultInjector:
                 kind = "truncate"
             if kind is not None:
                 self.injected[kind] += 1
-            return Draw(kind, expire, status)
+            malformed = s.malformed_rate > 0 and self._malformed_rng.random() < s.malformed_rate
+            if malformed and kind is None:
+                self.injected["malformed"] += 1
+            return Draw(kind, expire, status, malformed and kind is None)
+
+    def record_mangled(self, endpoint: str, kind: str, field: str, item: object, list_key: str) -> None:
+        """Log one spoiled list item (``etl.simulator.rest.mangle``), as sent."""
+        with self._lock:
+            self.injected["bad_record"] += 1
+            self.mangled.append(
+                {"endpoint": endpoint, "kind": kind, "field": field, "item": item, "list": list_key}
+            )
 
 
 ERROR_BODIES = {

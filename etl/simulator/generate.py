@@ -29,7 +29,7 @@ Daily usage counts meeting instances (not webinars) by the UTC day they started,
 from __future__ import annotations
 
 import calendar
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +37,7 @@ from functools import lru_cache
 from random import Random
 
 from etl.simulator.clock import DEFAULT_EPOCH
-from etl.simulator.generate_activity import Activity, day_start
+from etl.simulator.generate_activity import Activity, Hosting, day_start
 from etl.simulator.generate_ids import sub_seed, zoom_id
 from etl.simulator.generate_meetings import Span, as_of, plan_meetings
 from etl.simulator.generate_participants import (
@@ -119,14 +119,19 @@ class GeneratedAccount:
         webinar_instances.sort(key=lambda i: (i.start_time, i.uuid))
         self._webinar_instances = webinar_instances
         self._webinar_by_uuid = {w.uuid: w for w in webinar_instances}
-        hosting: dict[int, tuple[list[float], list[float]]] = {}
-        everything: list[MeetingInstance | WebinarInstance] = [*instances, *webinar_instances]
-        for held in sorted(everything, key=lambda i: i.start_time):
-            starts, ends = hosting.setdefault(self._members_by_key[held.host_id].index, ([], []))
-            starts.append(held.start_time.timestamp())
-            ends.append(held.end_time.timestamp())
-        self.activity = Activity(seed, self.members, hosting)
+        self.activity = Activity(seed, self.members, self._hosting(webinar_instances))
         self._users_at = lru_cache(maxsize=8)(self._build_users_at)  # REST pages re-ask for one ``now``
+
+    def _hosting(self, webinar_instances: list[WebinarInstance]) -> Hosting:
+        """Per member index: sorted start timestamps of everything they hosted, and the matching ends."""
+        pairs: dict[str, list[tuple[float, float]]] = {}
+        for n, start in enumerate(self._starts):
+            inst = self._instances[n]
+            pairs.setdefault(inst.host_id, []).append((start, inst.end_time.timestamp()))
+        for w in webinar_instances:
+            insort(pairs.setdefault(w.host_id, []), (w.start_time.timestamp(), w.end_time.timestamp()))
+        index = {m.user.id: m.index for m in self.members}
+        return {index[h]: ([p[0] for p in ps], [p[1] for p in ps]) for h, ps in pairs.items()}
 
     # -- users ---------------------------------------------------------------------------------------
     def _user_at(self, m: Member, now: datetime) -> User | None:

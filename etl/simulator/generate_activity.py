@@ -29,6 +29,7 @@ SETTING_CHANGES = (
     ("Recording", "Delete", "Delete recording files of an old meeting"),
     ("Meeting", "Update", "Update Meeting Settings: Join before host: false -> true"),
 )
+Hosting = dict[int, tuple[list[float], list[float]]]  # member index -> sorted starts, matching ends
 LOOKBACK_DAYS = 400  # how far back ``last_login`` searches before giving up
 
 
@@ -39,9 +40,7 @@ def day_start(day: date) -> datetime:
 class Activity:
     """Per-day sign-in sessions and admin logs for a fixed set of members and hosting schedules."""
 
-    def __init__(
-        self, seed: int, members: list[Member], hosting: dict[int, tuple[list[float], list[float]]]
-    ) -> None:
+    def __init__(self, seed: int, members: list[Member], hosting: Hosting) -> None:
         self.seed = seed
         self.members = members
         self.hosting = hosting  # member index -> (sorted start timestamps, matching end timestamps)

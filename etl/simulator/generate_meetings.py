@@ -7,8 +7,12 @@ definition's uuid) and instant meetings (type 1, which exist only as instances).
 (topic, duration) and deleted over time, some after the clock's start; an instance takes the topic the
 definition had when it started, and a deleted definition holds no more instances.
 
-The account owner (user 0) always hosts one of each kind, with an edit before and after the clock's start
-and deletions before and after it, so that even ``tiny`` contains every case.
+Report data is late (1-36 hours after the end) for one instance in ``LATE_EVERY``, and UUIDs take their
+awkward forms on a fixed share of serials (see ``instance_uuid``): fixed shares, not chance, so small
+accounts hold them too. The account owner (user 0) always hosts one of each kind, with a topic edit before
+and a duration edit after the clock's start, deletions before and after it, an instant meeting nobody
+joined (1 participant), office hours with two guests named alike, and late reports for its meetings of
+the 34 hours before the clock's start: so ``tiny``, whatever the seed, contains every case.
 """
 
 from __future__ import annotations

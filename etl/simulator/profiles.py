@@ -36,10 +36,10 @@ PROFILES: dict[str, Profile] = {
     ),
     "bench": Profile(
         name="bench",
-        users=250,
+        users=260,
         history_days=120,
         future_days=14,
-        meetings_per_user_week=5.5,
+        meetings_per_user_week=6.0,
         mean_participants=8.0,
         webinars_per_month=8,
     ),

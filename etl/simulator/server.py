@@ -44,13 +44,14 @@ from etl.simulator.memo import MemoAccount
 from etl.simulator.model import Account
 from etl.simulator.oauth import ALL_SCOPES, INVALID_TOKEN, TokenStore
 from etl.simulator.ratelimit import QPS_MESSAGE, RateLimiter
-from etl.simulator.rest import dispatch, match
+from etl.simulator.rest import dispatch, mangle, match
 from etl.simulator.rest.common import Request
 from etl.simulator.rest.paging import PageTokens
 
 SDL_PATH = Path(__file__).resolve().parents[2] / "schemas" / "zoom.graphql"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 NOT_FOUND = {"code": 404, "message": "No API found for this path."}
+MALFORMED_TAIL = b"\n<html><body>upstream says hello</body></html>"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Outcome:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    fault: str | None = None  # reset | truncate
+    fault: str | None = None  # reset | truncate | malformed
     hold: float = 0.0
 
 
@@ -126,8 +127,21 @@ class App:
         self._graphql: Any = None
         self._graphql_lock = threading.Lock()
         self._graphql_requests = 0
+        self._served = 0
+        self._served_cond = threading.Condition()
 
     # ---- entry -------------------------------------------------------------------------------------------
+
+    def served(self) -> None:
+        """One more request answered (or about to be): wakes ``wait_for_requests``."""
+        with self._served_cond:
+            self._served += 1
+            self._served_cond.notify_all()
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests (any path) have been handled; False on timeout."""
+        with self._served_cond:
+            return self._served_cond.wait_for(lambda: self._served >= count, timeout)
 
     def handle(self, method: str, target: str, headers: Any, body: bytes) -> Outcome:
         path, _, query = target.partition("?")
@@ -193,11 +207,12 @@ class App:
         if draw.kind == "error":
             return self._finish(endpoint, category, _json(draw.status, ERROR_BODIES[draw.status]))
         # Go on: the response carries the rate-limit headers and may still be cut short or held.
+        fault = "truncate" if draw.kind == "truncate" else "malformed" if draw.malformed else None
         return Outcome(
             0,
             b"",
             decision_headers,
-            fault="truncate" if draw.kind == "truncate" else None,
+            fault=fault,
             hold=self.faults.settings.timeout_s if draw.kind == "timeout" else 0.0,
         )
 
@@ -233,7 +248,12 @@ class App:
             tokens=self.pages,
             plan=self.config.plan,
         )
-        status, body = dispatch(route, raw_params, req, drift=self.faults.settings.drift)
+        settings = self.faults.settings
+        status, body = dispatch(route, raw_params, req, drift=settings.drift)
+        targets = settings.bad_record_endpoints
+        if status == 200 and settings.bad_record_rate > 0 and (not targets or route.template in targets):
+            rate, log = settings.bad_record_rate, self.faults.record_mangled
+            mangle.apply(body, route.template, self.config.seed, rate, log)
         return self._finish(
             endpoint,
             route.category,
@@ -335,6 +355,9 @@ class _Handler(BaseHTTPRequestHandler):
             outcome = _json(500, ERROR_BODIES[500])
         if outcome.hold > 0 and app.stopping.wait(outcome.hold):
             outcome.fault = "reset"
+        app.served()
+        if outcome.fault == "malformed" and outcome.status == 200:
+            outcome.body += MALFORMED_TAIL  # complete, but not JSON: what a misbehaving proxy sends
         if outcome.fault == "reset":
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -375,6 +398,13 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out, reset) is normal traffic for a test bed
+        that kills clients on purpose: no traceback. Anything else is a simulator bug and is shown."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def close_open_connections(self) -> None:
         with self._open_lock:
@@ -432,6 +462,11 @@ class RunningSimulator:
 
     def expire_page_tokens(self) -> int:
         return self.app.pages.expire_all()
+
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
+        """Block until the server has handled ``count`` requests since it started (a condition, not a
+        poll): how a test kills a client at a moment chosen by progress rather than by a timer."""
+        return self.app.wait_for_requests(count, timeout)
 
     def stop(self) -> None:
         if self.app.stopping.is_set():

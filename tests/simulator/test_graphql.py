@@ -19,7 +19,7 @@ import pytest
 from etl.simulator.generate import generate
 from etl.simulator.graphql import GraphQLContext, GraphQLEndpoint
 from etl.simulator.graphql_items import MAX_FIRST, page_bounds
-from etl.simulator.model import Account
+from etl.simulator.model import Account, MeetingInstance
 
 QUERIES = Path(__file__).resolve().parents[2] / "queries"
 
@@ -312,7 +312,14 @@ def test_advancing_now_reveals_more_previous_meetings(endpoint: GraphQLEndpoint,
 def test_participant_report_by_uuid_and_by_meeting_id(endpoint: GraphQLEndpoint, account: Account) -> None:
     now = account.epoch
     reported = account.instances_in_window(now - timedelta(days=30), now, now, reported_only=True)
-    inst = next((i for i in reported if i.uuid.startswith("/") or "//" in i.uuid), reported[-1])
+
+    def latest_is_reported(i: MeetingInstance) -> bool:
+        # Queried by meeting id, Zoom reports on the latest instance: it must have its report already.
+        latest = max(account.instances_of_meeting(i.id, now), key=lambda x: x.start_time)
+        return latest.report_ready_at <= now
+
+    candidates = [i for i in reported if latest_is_reported(i)]
+    inst = next((i for i in candidates if i.uuid.startswith("/") or "//" in i.uuid), candidates[-1])
     by_uuid = ok(endpoint, query("meeting_participants"), {"first": 300, "meetingId": inst.uuid})
     expected = [(p.user_id, p.duration) for p in account.participants(inst, now)]
     assert expected

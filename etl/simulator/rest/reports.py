@@ -188,9 +188,10 @@ def active_users(req: Request) -> tuple[int, dict]:
             }
         )
     body = envelope(page, "users", items, legacy=True)
-    body["total_meetings"] = sum(s[0] for s in stats.values())
-    body["total_participants"] = sum(s[1] for s in stats.values())
-    body["total_meeting_minutes"] = sum(s[2] for s in stats.values())
+    listed = [stats[u.id] for u in chosen if u.id in stats]  # totals add up over the listed users
+    body["total_meetings"] = sum(s[0] for s in listed)
+    body["total_participants"] = sum(s[1] for s in listed)
+    body["total_meeting_minutes"] = sum(s[2] for s in listed)
     return 200, windowed(body, w)
 
 

@@ -1,0 +1,204 @@
+"""The analytics layer: ``warehouse/*.sql`` applied to the warehouse, listed and run as named reports.
+
+Every file in ``warehouse/`` is one report. It starts with a comment header (``-- name:``, ``-- summary:``,
+free text, and a ``-- columns:`` list) and creates objects in the DuckDB schema ``analytics``: a view named
+like the file, sometimes with a table macro beside it (``analytics.license_utilization_at(ts)``). Derived
+objects live apart from the core tables (schema ``zoom``) so that exports and ``zoom.*`` stay source data
+only, and dropping ``analytics`` can never lose data.
+
+``apply`` runs the files in file-name order (views never depend on each other's file, so the order only
+needs to be stable) and records a fingerprint of their text as ``analytics.layer_version()``. The pipeline
+calls it after every sync. Readers (``open_reader``) use a READ-ONLY connection; when the views are missing
+or older than the installed files (a warehouse synced by an older zoom-etl), the reader first refreshes
+them under the writer lock, then reconnects read-only.
+
+Concurrency, as DuckDB allows it: a database file opened read-write by one process cannot be opened at all
+by another process, not even read-only (DuckDB holds an exclusive OS lock). So ``zoom-etl sql``, ``report``
+and ``export`` cannot run while a sync holds the warehouse: they fail at once with ``LockedError`` (exit
+75) naming the holder's pid; retry when the sync ends, or query the Parquet export. Several readers may run
+side by side; while any reader is open, a sync cannot open the file either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from etl.errors import ConfigError, LockedError, WarehouseError
+from etl.warehouse.connection import Warehouse
+from etl.warehouse.reader import open_read_only
+
+SCHEMA = "analytics"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "warehouse"
+
+log = logging.getLogger(__name__)
+
+_HEADER_KEY = re.compile(r"^--\s*(name|summary):\s*(.*?)\s*$")
+_COLUMN = re.compile(r"^--\s{2,}([a-z_][a-z0-9_]*)\s+([A-Z]+)\s+(.+?)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One ``warehouse/<name>.sql`` file: its documented header and the SQL that creates its objects."""
+
+    name: str
+    summary: str
+    header: str  # the whole comment block, without the leading "-- "
+    columns: tuple[tuple[str, str, str], ...]  # (name, type, description) as documented
+    sql: str
+    path: Path
+
+    @property
+    def view(self) -> str:
+        return f"{SCHEMA}.{self.name}"
+
+
+def parse_report(path: Path) -> Report:
+    """Read one SQL file; the header must name the file (``-- name: <stem>``) and give a summary."""
+    text = path.read_text(encoding="utf-8")
+    header_lines: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        header_lines.append(line)
+    keys: dict[str, str] = {}
+    columns: list[tuple[str, str, str]] = []
+    in_columns = False
+    for line in header_lines:
+        match = _HEADER_KEY.match(line)
+        if match:
+            keys[match.group(1)] = match.group(2)
+            continue
+        if re.match(r"^--\s*columns:\s*$", line):
+            in_columns = True
+            continue
+        column = _COLUMN.match(line)
+        if in_columns and column:
+            columns.append((column.group(1), column.group(2), column.group(3)))
+    if keys.get("name") != path.stem:
+        raise WarehouseError(f"{path.name}: header must start with '-- name: {path.stem}'")
+    if not keys.get("summary"):
+        raise WarehouseError(f"{path.name}: header needs a '-- summary:' line")
+    if not columns:
+        raise WarehouseError(f"{path.name}: header needs a '-- columns:' list")
+    header = "\n".join(re.sub(r"^-- ?", "", line) for line in header_lines)
+    return Report(path.stem, keys["summary"], header, tuple(columns), text, path)
+
+
+def load_reports(directory: Path | None = None) -> list[Report]:
+    """Every report in ``directory`` (default: the project's ``warehouse/``), in file-name order."""
+    directory = directory or DEFAULT_DIR
+    reports = [parse_report(p) for p in sorted(directory.glob("*.sql"))]
+    if not reports:
+        raise WarehouseError(f"{directory}: no analytics SQL files found")
+    return reports
+
+
+def layer_version(reports: list[Report]) -> str:
+    """Fingerprint of the layer's SQL: changes whenever any file's text changes."""
+    digest = hashlib.sha256()
+    for report in reports:
+        digest.update(report.name.encode() + b"\0" + report.sql.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def apply(conn: duckdb.DuckDBPyConnection, directory: Path | None = None) -> list[str]:
+    """Create or replace every analytics object; returns the report names in the order applied.
+
+    Issues no BEGIN/COMMIT, so the caller may run it inside its own transaction.
+    """
+    reports = load_reports(directory)
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    for report in reports:
+        try:
+            conn.execute(report.sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse/{report.path.name}: {_first_line(exc)}") from exc
+    version = layer_version(reports)
+    conn.execute(f"CREATE OR REPLACE MACRO {SCHEMA}.layer_version() AS '{version}'")
+    return [r.name for r in reports]
+
+
+def applied_version(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint the warehouse's analytics objects were created from, or None if never applied."""
+    try:
+        rows = conn.execute(f"SELECT {SCHEMA}.layer_version()").fetchall()
+    except duckdb.Error:
+        return None
+    return str(rows[0][0]) if rows else None
+
+
+def open_reader(path: Path, directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection in UTC, with the analytics layer brought up to date first if needed.
+
+    Missing file: ``ConfigError``; a writer (sync) holding the file: ``LockedError`` (see the module doc).
+    """
+    conn = open_read_only(path)
+    if applied_version(conn) != layer_version(load_reports(directory)):
+        conn.close()
+        _refresh(path, directory)
+        conn = open_read_only(path)
+    return conn
+
+
+def _refresh(path: Path, directory: Path | None) -> None:
+    """Apply the layer under the writer lock; if the file cannot be written, go on without it."""
+    try:
+        with Warehouse.open(path, raw=False) as warehouse:
+            apply(warehouse.conn, directory)
+    except (LockedError, WarehouseError) as exc:
+        log.warning("analytics views of %s could not be refreshed (%s); using them as they are", path, exc)
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, query: str) -> pa.Table | None:
+    """Run an analyst's query; None for a statement without a result. Any DuckDB error -> ConfigError.
+
+    The analyst's SQL is input like a flag: a syntax error, an unknown table, an attempt to write on the
+    read-only connection or a failing cast in the query all exit 2 with DuckDB's first message line.
+    """
+    try:
+        _finish_pending(conn)
+        relation = conn.sql(query)
+        return None if relation is None else relation.to_arrow_table()
+    except duckdb.Error as exc:
+        raise ConfigError(f"query failed: {_first_line(exc)}") from None
+
+
+def find_report(name: str, directory: Path | None = None) -> Report:
+    reports = load_reports(directory)
+    for report in reports:
+        if report.name == name:
+            return report
+    raise ConfigError(f"unknown report {name!r}; choose one of {', '.join(r.name for r in reports)}")
+
+
+def run_report(conn: duckdb.DuckDBPyConnection, name: str, directory: Path | None = None) -> pa.Table:
+    """The rows of report ``name`` (its view), in the view's order."""
+    report = find_report(name, directory)
+    try:
+        _finish_pending(conn)
+        return conn.sql(f"SELECT * FROM {report.view}").to_arrow_table()
+    except duckdb.Error as exc:
+        raise WarehouseError(f"report {name}: {_first_line(exc)}") from exc
+
+
+def report_list(directory: Path | None = None) -> pa.Table:
+    """Name and one-line summary of every report, for ``zoom-etl report`` without a name."""
+    reports = load_reports(directory)
+    return pa.table({"report": [r.name for r in reports], "summary": [r.summary for r in reports]})
+
+
+def _finish_pending(conn: duckdb.DuckDBPyConnection) -> None:
+    """Run to its end any result a caller's ``execute()`` left unread (``fetchone``): DuckDB 2 refuses a
+    new relation on the connection until it is finished. Harmless when there is none."""
+    conn.complete()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

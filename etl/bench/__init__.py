@@ -1,0 +1,1 @@
+"""Benchmark commands: `python -m etl.bench.throughput` (local decode + normalize + load, rebuild)."""

@@ -1,0 +1,136 @@
+"""``zoom-etl sql``, ``report`` and ``docs``: analyst access to the warehouse, read-only.
+
+    zoom-etl sql "SELECT ..." [--format table|csv|json|parquet] [--out FILE] [--warehouse PATH]
+    zoom-etl report [NAME] [--format ...] [--out FILE] [--warehouse PATH]
+    zoom-etl docs [--out FILE] [--warehouse PATH]
+
+Exit codes: 0 done; 2 usage: warehouse file missing, unknown report, ``--format parquet`` without
+``--out``, or the SQL was refused or failed (syntax, unknown table or column, a write on the read-only
+connection, an error raised while running it); 75 a sync holds the warehouse (DuckDB lets no other
+process open the file meanwhile); 1 a report's view failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+import pyarrow as pa
+
+from etl.analytics import find_report, load_reports, open_reader, report_list, run_report, run_sql
+from etl.cli.common import config_option, settings_from, warehouse_option
+from etl.contracts import load_contracts
+from etl.dictionary import evolved_contracts, render
+from etl.errors import ConfigError, LockedError
+from etl.output import FORMATS, write_result
+from etl.warehouse.reader import open_read_only
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
+)
+out_option = click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
+
+
+def _check_output(fmt: str, out: Path | None) -> None:
+    if fmt == "parquet" and out is None:
+        raise ConfigError("--format parquet needs --out FILE")
+
+
+def emit(result: pa.Table, fmt: str, out: Path | None) -> None:
+    """Results to stdout, or to ``out`` (text formats as UTF-8; Parquet only to a file)."""
+    _check_output(fmt, out)
+    if out is None:
+        write_result(result, fmt, sys.stdout)
+    elif fmt == "parquet":
+        write_result(result, fmt, sys.stdout, path=out)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            write_result(result, fmt, handle)
+
+
+def warehouse_path(warehouse: Path | None, config_path: Path | None) -> Path:
+    return settings_from({"warehouse": warehouse}, config_path, require_accounts=False).warehouse
+
+
+@click.command("sql")
+@click.argument("query")
+@format_option
+@out_option
+@warehouse_option
+@config_option
+def sql_command(
+    query: str, fmt: str, out: Path | None, warehouse: Path | None, config_path: Path | None
+) -> None:
+    """Run QUERY on a read-only connection to the warehouse ('-' reads it from stdin).
+
+    Core tables are in schema zoom, views in schema analytics (zoom-etl report lists them).
+    """
+    _check_output(fmt, out)
+    if query == "-":
+        query = sys.stdin.read()
+    conn = open_reader(warehouse_path(warehouse, config_path))
+    try:
+        result = run_sql(conn, query)
+    finally:
+        conn.close()
+    if result is not None:
+        emit(result, fmt, out)
+
+
+@click.command("report")
+@click.argument("name", required=False)
+@format_option
+@out_option
+@warehouse_option
+@config_option
+def report_command(
+    name: str | None, fmt: str, out: Path | None, warehouse: Path | None, config_path: Path | None
+) -> None:
+    """Run the report NAME (a view in schema analytics); without NAME, list the reports."""
+    if name is None:
+        emit(report_list(), fmt, out)
+        return
+    _check_output(fmt, out)
+    find_report(name)
+    conn = open_reader(warehouse_path(warehouse, config_path))
+    try:
+        result = run_report(conn, name)
+    finally:
+        conn.close()
+    emit(result, fmt, out)
+
+
+@click.command("docs")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
+)
+@warehouse_option
+@config_option
+def docs_command(out: Path | None, warehouse: Path | None, config_path: Path | None) -> None:
+    """Print the data dictionary (Markdown): tables, keys, columns, types, units, sources, and the views.
+
+    With a warehouse, columns added by schema drift are listed too; without one, the contracts alone.
+    """
+    contracts = load_contracts()
+    path = warehouse_path(warehouse, config_path)
+    if path.exists():
+        try:
+            conn = open_read_only(path)
+        except LockedError as exc:
+            click.echo(f"zoom-etl: warning: {exc}; columns added by schema drift are not listed", err=True)
+        else:
+            try:
+                contracts = evolved_contracts(conn, contracts)
+            finally:
+                conn.close()
+    elif warehouse is not None or os.environ.get("ZOOM_ETL_WAREHOUSE"):
+        raise ConfigError(f"warehouse {path} not found (given by --warehouse or ZOOM_ETL_WAREHOUSE)")
+    text = render(contracts, load_reports())
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")

@@ -1,0 +1,65 @@
+"""Options and helpers shared by the commands: settings from flags/env/file, logging, output mode."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from etl.config import Settings, load_settings
+from etl.logs import setup_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="TOML settings file (default: $ZOOM_ETL_CONFIG, else ./zoom-etl.toml if present).",
+    )(func)
+
+
+def warehouse_option(func: F) -> F:
+    return click.option(
+        "--warehouse",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="DuckDB warehouse file (default: $ZOOM_ETL_WAREHOUSE, else ./zoom.duckdb).",
+    )(func)
+
+
+def logging_options(func: F) -> F:
+    func = click.option("-v", "--verbose", is_flag=True, help="Debug logging.")(func)
+    return click.option(
+        "--log-format",
+        type=click.Choice(["auto", "text", "json"]),
+        default=None,
+        help="Logs on stderr: text on a terminal, JSON lines otherwise (auto).",
+    )(func)
+
+
+def settings_from(
+    flags: dict[str, Any], config_path: Path | None, *, require_accounts: bool = True
+) -> Settings:
+    """Settings from the given flags (None = not given), the environment and the file."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return load_settings(given, os.environ, config_path, require_accounts=require_accounts)
+
+
+def start_logging(settings: Settings, log_format: str | None, verbose: bool) -> None:
+    secrets = [a.client_secret.reveal() for a in settings.accounts]
+    setup_logging(log_format or settings.log_format, verbose=verbose, secrets=secrets)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode())
+
+
+def on_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,71 @@
+"""Which source serves each stream, and the switch to REST when GraphQL cannot.
+
+GraphQL is used when the stream has a query, the stream's ``source`` setting is ``auto`` or ``graphql``,
+and (for ``auto``) the plan is not Free: Zoom's GraphQL beta needs Pro or higher (FACTS.md §1.1), so asking
+would only cost a refused request. ``--source graphql`` on a Free plan still tries, and falls back if
+refused. ``--source rest`` forces REST.
+
+A ``GraphQLUnavailable`` from any task of a stream (validation error, permission or plan error, repeated
+failures) switches the whole stream to REST for the rest of the run, once, with the reason recorded in a
+``SourceChoice`` event; the task that saw it re-runs its unit of work with REST. Pages already emitted by
+GraphQL stay: REST re-fetches the same keys and the loader's upserts make that harmless.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from etl.config import Settings
+from etl.records import SourceChoice
+from etl.streams import Stream
+
+
+def initial_choice(stream: Stream, setting: str, plan: str) -> tuple[str, str]:
+    """(source, reason) at the start of a run."""
+    if stream.graphql is None:
+        return "rest", "no GraphQL query models this stream"
+    if setting == "rest":
+        return "rest", "source forced to rest"
+    if setting == "auto" and plan == "free":
+        return "rest", "free plan: Zoom's GraphQL API needs Pro or higher"
+    return "graphql", ""
+
+
+class Sources:
+    """The source in use per stream; thread-safe, switches to REST at most once per stream."""
+
+    def __init__(self, account_id: str, streams: Iterable[Stream], settings: Settings, plan: str) -> None:
+        self._account_id = account_id
+        self._lock = threading.Lock()
+        self._choice: dict[str, str] = {}
+        self._reason: dict[str, str] = {}
+        for stream in streams:
+            source, reason = initial_choice(stream, settings.source_for(stream.name), plan)
+            self._choice[stream.name] = source
+            self._reason[stream.name] = reason
+
+    def graphql(self, name: str) -> bool:
+        with self._lock:
+            return self._choice.get(name) == "graphql"
+
+    def source(self, name: str) -> str:
+        with self._lock:
+            return self._choice.get(name, "rest")
+
+    def announcements(self) -> list[SourceChoice]:
+        """One ``SourceChoice`` per stream for the start of the run."""
+        with self._lock:
+            return [
+                SourceChoice(name, self._account_id, source, self._reason[name])
+                for name, source in self._choice.items()
+            ]
+
+    def fall_back(self, name: str, reason: str) -> SourceChoice | None:
+        """Switch ``name`` to REST; the ``SourceChoice`` to emit, or None if another task already did."""
+        with self._lock:
+            if self._choice.get(name) != "graphql":
+                return None
+            self._choice[name] = "rest"
+            self._reason[name] = reason
+        return SourceChoice(name, self._account_id, "rest", f"fallback from graphql: {reason}")

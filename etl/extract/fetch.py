@@ -1,0 +1,134 @@
+"""Fetching one unit of work (one user's listing in one window, one instance's participants...) with the
+stream's sources in order, turning what comes back into events.
+
+* GraphQL first when the stream uses it (``Sources``); ``GraphQLUnavailable`` switches the stream to REST
+  and the same unit is fetched again with REST.
+* REST endpoints in order: a ``ResourceError`` from one tries the next (``/report/meetings/{uuid}/
+  participants``, then ``/past_meetings/{uuid}/participants``); when none can serve the resource, one
+  ``Skip`` names it. A GraphQL ``ResourceError`` goes on with the REST endpoints after the first (the first
+  is the REST twin of the GraphQL query and would refuse the same way).
+* Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from etl.errors import GraphQLUnavailable, ResourceError
+from etl.records import Page, Skip
+from etl.sources import graphql, rest
+from etl.streams import Stream
+
+if TYPE_CHECKING:
+    from etl.extract.engine import Run
+    from etl.extract.scheduler import Emit
+
+OnRecords = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One unit of work of one stream: the values its sources need and what goes on its pages."""
+
+    stream: Stream
+    resource: str  # named in a Skip: "user abc", "meeting uuid ...", "2024-05-01..2024-05-31"
+    variables: Mapping[str, Any]  # GraphQL variables
+    path_params: Mapping[str, str | int]  # REST placeholders
+    params: Mapping[str, str | int]  # REST query parameters beyond the endpoint's own
+    context: Mapping[str, Any]
+    emit_pages: bool = True  # False when the stream is only fetched as a parent of another
+
+
+def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = None) -> bool:
+    """Fetch ``unit``, emitting its pages (and skips); False when the resource could not be fetched."""
+    stream = unit.stream
+    while True:
+        query = stream.graphql
+        use_graphql = query is not None and run.sources.graphql(stream.name)
+        try:
+            if use_graphql and query is not None:
+                try:
+                    _graphql_unit(run, unit, query, emit, on_records)
+                    return True
+                except ResourceError as exc:
+                    return _rest_unit(run, unit, emit, on_records, first=1, previous=exc)
+            return _rest_unit(run, unit, emit, on_records, first=0, previous=None)
+        except GraphQLUnavailable as exc:
+            if not use_graphql:
+                raise
+            choice = run.sources.fall_back(stream.name, str(exc))
+            if choice is not None:
+                emit(choice)
+
+
+def _graphql_unit(
+    run: Run, unit: Unit, query: graphql.Query, emit: Emit, on_records: OnRecords | None
+) -> None:
+    for page in graphql.fetch_pages(run.client, run.documents, query, unit.variables):
+        for path, message in page.missing:
+            emit(Skip(unit.stream.name, run.account_id, f"{unit.resource}: {path}", message))
+        if on_records is not None and page.partial:
+            on_records([dict(item) for item in page.partial])  # children of a dropped item still count
+        _emit_page(run, unit, "graphql", page.request, page.records, emit, on_records)
+
+
+def _rest_unit(
+    run: Run,
+    unit: Unit,
+    emit: Emit,
+    on_records: OnRecords | None,
+    *,
+    first: int,
+    previous: ResourceError | None,
+) -> bool:
+    complete = True
+    for extra in unit.stream.fanout:  # REST lists users once per status; GraphQL lists them all at once
+        params = {**unit.params, **dict(extra)}
+        error = previous
+        for endpoint in unit.stream.rest[first:]:
+            try:
+                for page in rest.fetch_pages(run.client, endpoint, unit.path_params, params):
+                    _emit_page(run, unit, "rest", page.request, page.records, emit, on_records)
+                error = None
+                break
+            except ResourceError as exc:
+                error = exc
+        else:
+            if error is None:
+                raise RuntimeError(f"stream {unit.stream.name} has no REST endpoint to fall back to")
+        if error is not None:
+            emit(skip(run, unit.stream.name, unit.resource, error))
+            complete = False
+    return complete
+
+
+def _emit_page(
+    run: Run,
+    unit: Unit,
+    source: str,
+    request: str,
+    records: list[dict[str, Any]],
+    emit: Emit,
+    on_records: OnRecords | None,
+) -> None:
+    if on_records is not None:  # first: it may take nested parts out of the records before they are shared
+        on_records(records)
+    if unit.emit_pages:
+        emit(
+            Page(
+                unit.stream.name,
+                run.account_id,
+                source,
+                request,
+                datetime.now(UTC),
+                records,
+                dict(unit.context),
+            )
+        )
+
+
+def skip(run: Run, stream: str, resource: str, error: ResourceError) -> Skip:
+    return Skip(stream, run.account_id, resource, str(error), error.status, error.code)

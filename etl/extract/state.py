@@ -1,0 +1,130 @@
+"""Per-stream bookkeeping of one run: which windows and keys are done, and the state each Checkpoint carries.
+
+State a stream emits (a plain JSON-able dict; the pipeline stores it with the rows it covers):
+    source          "graphql" | "rest": what served the stream in this run
+    watermark       "yyyy-mm-dd": last day fully covered (windowed streams; never moves back)
+    backfill        {"since", "through"}: progress of a ``--since`` backfill, so a rerun resumes
+    skipped_users   {user_id: [from, to]}: per-user listings skipped by the "could not have hosted" rule;
+                    a later run re-fetches a range once the rule no longer excludes the user
+    seen            {key: [digest, day]}: recent instances whose children are complete (participants,
+                    webinar details), so an incremental run fetches children only for new or changed ones
+    synced_at       ISO time of the run that completed the stream (snapshot streams)
+Unknown keys from the previous state are carried over untouched (a full refresh starts empty).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from etl.extract.windows import Window, advance_watermark, merge_skip, merged_watermark, parse_day
+from etl.records import Checkpoint
+
+
+class Tracker:
+    """Thread-safe progress of one requested stream; builds its ``Checkpoint`` events."""
+
+    def __init__(
+        self,
+        name: str,
+        account_id: str,
+        old_state: Mapping[str, Any],
+        *,
+        windows: list[Window] | None,
+        since: date | None,
+        full_refresh: bool,
+        today: date,
+        now: datetime,
+        seen_horizon: date,
+        settled_before: date,
+        floor: date | None,
+        source: Any,
+    ) -> None:
+        self.name = name
+        self.account_id = account_id
+        self.windows = windows
+        self.base: dict[str, Any] = {} if full_refresh else dict(old_state)
+        self._since = since
+        self._today = today
+        self._now = now
+        self._horizon = seen_horizon
+        self._settled_before = settled_before
+        self._source = source  # callable: the source in use now
+        self._lock = threading.Lock()
+        self._done_months: set[tuple[int, int]] = set()
+        self.skipped: dict[str, list[str]] = {}
+        for user_id, entry in (self.base.get("skipped_users") or {}).items():
+            end = parse_day(entry[1]) if isinstance(entry, list | tuple) and len(entry) == 2 else None
+            if end is not None and (floor is None or end >= floor):
+                self.skipped[str(user_id)] = [str(entry[0]), str(entry[1])]
+        self.seen: dict[str, list[str]] = {
+            str(k): list(v) for k, v in (self.base.get("seen") or {}).items() if isinstance(v, list | tuple)
+        }
+
+    # ---- questions ---------------------------------------------------------------------------------------
+
+    def is_new(self, key: str, digest: str) -> bool:
+        """True when ``key``'s children must be fetched: never completed, or its parent record changed."""
+        with self._lock:
+            entry = self.seen.get(key)
+            return entry is None or entry[0] != digest
+
+    def window_for(self, month: tuple[int, int]) -> Window | None:
+        return next((w for w in self.windows or () if w.month == month), None)
+
+    # ---- progress ----------------------------------------------------------------------------------------
+
+    def window_done(self, window: Window) -> Checkpoint:
+        with self._lock:
+            self._done_months.add(window.month)
+            return self._checkpoint()
+
+    def key_done(
+        self, key: str, digest: str | None, day: date | None, *, settled_only: bool = False
+    ) -> Checkpoint:
+        """``key``'s children are all emitted: remember its digest (so an unchanged key is not fetched
+        again). ``settled_only``: the digest cannot show late report data (webinar instances list only a
+        uuid and a start time), so remember the key only once it is older than the lookback window."""
+        with self._lock:
+            settled = day is not None and day < self._settled_before
+            if digest is not None and day is not None and (settled or not settled_only):
+                self.seen[key] = [digest, day.isoformat()]
+            return self._checkpoint(done_keys=(key,))
+
+    def note_skip(self, user_id: str, window: Window) -> None:
+        with self._lock:
+            self.skipped = merge_skip(self.skipped, user_id, window)
+
+    def revisited(self, user_id: str) -> None:
+        with self._lock:
+            self.skipped.pop(user_id, None)
+
+    def finished(self) -> Checkpoint:
+        with self._lock:
+            if self.windows is not None:
+                self._done_months.update(w.month for w in self.windows)
+            return self._checkpoint(synced=True)
+
+    # ---- the state -------------------------------------------------------------------------------------
+
+    def _checkpoint(self, *, done_keys: tuple[str, ...] = (), synced: bool = False) -> Checkpoint:
+        state = dict(self.base)
+        state["source"] = self._source()
+        if self.windows is not None:
+            done = [w for w in self.windows if w.month in self._done_months]
+            reached = advance_watermark(self.windows, done)
+            state["watermark"] = merged_watermark(self.base.get("watermark"), reached)
+            if self._since is not None:
+                old = self.base.get("backfill") or {}
+                through = reached.isoformat() if reached else old.get("through")
+                state["backfill"] = {"since": self._since.isoformat(), "through": through}
+        if self.skipped or "skipped_users" in self.base:
+            state["skipped_users"] = {k: list(v) for k, v in self.skipped.items()}
+        if self.seen or "seen" in self.base:
+            horizon = self._horizon.isoformat()
+            state["seen"] = {k: list(v) for k, v in self.seen.items() if v[1] >= horizon}
+        if synced:
+            state["synced_at"] = self._now.isoformat()
+        return Checkpoint(self.name, self.account_id, state, done_keys)

@@ -1,0 +1,92 @@
+"""One batch, one transaction: raw pages, schema changes, rows of every table (with history), rejects,
+skips, source choices, checkpoints and the run's counters commit together or not at all. A crash at
+any point leaves the warehouse as it was after the previous batch, state included, so the next run
+resumes from a checkpoint that matches the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+
+import duckdb
+
+from etl import crashpoints
+from etl.load import bookkeeping
+from etl.load.upsert import add_columns, upsert
+from etl.normalize import Normalized
+from etl.records import Checkpoint, Page, Skip, SourceChoice
+from etl.warehouse.connection import RunCounters, Warehouse
+from etl.warehouse.ddl import existing_columns
+from etl.warehouse.raw import land
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """What one ``commit`` wrote."""
+
+    batch_seq: int
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: int = 0
+    schema_changes: int = 0  # new fields recorded for the first time
+    raw_pages: int = 0
+
+
+def commit(
+    wh: Warehouse,
+    run_id: str,
+    normalized: Normalized | None = None,
+    *,
+    pages: Sequence[Page] = (),
+    checkpoints: Sequence[Checkpoint] = (),
+    skips: Sequence[Skip] = (),
+    sources: Sequence[SourceChoice] = (),
+) -> LoadResult:
+    """Write one batch in one transaction. ``pages`` are the pages ``normalized`` was made from (they
+    land in ``raw`` unless the warehouse was opened with ``raw=False``); checkpoints cover them."""
+    result = LoadResult(wh.next_batch_seq())
+    before = wh.counters.setdefault(run_id, RunCounters())
+    counters = replace(before, rows=dict(before.rows))
+    with wh.transaction() as conn:
+        crashpoints.reach("load.begin")
+        if wh.raw and pages:
+            result.raw_pages = land(conn, pages, run_id, result.batch_seq)
+        crashpoints.reach("load.after_raw")
+        if normalized is not None:
+            seqs = [wh.next_change_seq() for _ in normalized.schema_changes]
+            result.schema_changes = bookkeeping.schema_changes(conn, normalized.schema_changes, run_id, seqs)
+            result.rows = load_tables(conn, normalized)
+            result.rejects = bookkeeping.rejects(conn, normalized.rejects)
+        crashpoints.reach("load.after_tables")
+        bookkeeping.skips(conn, skips, run_id)
+        chosen = {(s.stream, s.account_id): s.source for s in sources}
+        bookkeeping.checkpoints(conn, checkpoints, run_id, chosen)
+        bookkeeping.source_choices(conn, sources, run_id)
+        for table, count in result.rows.items():
+            counters.rows[table] = counters.rows.get(table, 0) + count
+        counters.rejects += result.rejects
+        counters.skips += len(skips)
+        counters.schema_changes += result.schema_changes
+        wh.write_counters(run_id, counters)
+        crashpoints.reach("load.after_state")
+    crashpoints.reach("load.after_commit")
+    wh.counters[run_id] = counters
+    if normalized is not None:
+        wh.contracts.update(normalized.contracts)
+    return result
+
+
+def load_tables(
+    conn: duckdb.DuckDBPyConnection, normalized: Normalized, tables: Collection[str] | None = None
+) -> dict[str, int]:
+    """Add drift columns, then upsert every frame (``tables`` limits which); rows written per table."""
+    rows: dict[str, int] = {}
+    for table, frame in normalized.frames.items():
+        if tables is not None and table not in tables:
+            continue
+        contract = normalized.contracts[table]
+        evolved = [c for c in contract.columns if c.evolved]
+        if evolved and not {c.name for c in evolved} <= existing_columns(conn, table):
+            add_columns(conn, contract, evolved)
+        rows[table] = upsert(conn, contract, frame)
+    return rows

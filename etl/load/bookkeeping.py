@@ -1,0 +1,98 @@
+"""Bookkeeping rows written with each batch: checkpoints (state + done keys), skips, source choices,
+rejects and schema changes. All run inside the batch's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import duckdb
+import orjson
+import polars as pl
+
+from etl.normalize import SchemaChange
+from etl.records import Checkpoint, Skip, SourceChoice
+
+
+def checkpoints(
+    conn: duckdb.DuckDBPyConnection,
+    items: Sequence[Checkpoint],
+    run_id: str,
+    sources: Mapping[tuple[str, str], str],
+) -> None:
+    """State per (stream, account) (the last checkpoint wins) and every done key."""
+    now = datetime.now(UTC)
+    latest: dict[tuple[str, str], Checkpoint] = {}
+    done: list[tuple[str, str, str]] = []
+    for cp in items:
+        latest[(cp.stream, cp.account_id)] = cp
+        done.extend((cp.stream, cp.account_id, key) for key in cp.done_keys)
+    for (stream, account), cp in latest.items():
+        conn.execute(
+            "INSERT INTO _etl.state AS t (stream, account_id, state, source, updated_at, run_id)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (stream, account_id) DO UPDATE SET"
+            " state = excluded.state, source = coalesce(excluded.source, t.source),"
+            " updated_at = excluded.updated_at, run_id = excluded.run_id",
+            [stream, account, orjson.dumps(cp.state).decode(), sources.get((stream, account)), now, run_id],
+        )
+    if done:
+        frame = pl.DataFrame(
+            {
+                "stream": [d[0] for d in done],
+                "account_id": [d[1] for d in done],
+                "key": [d[2] for d in done],
+                "run_id": [run_id] * len(done),
+            }
+        ).unique(["stream", "account_id", "key"], keep="last", maintain_order=True)
+        conn.register("_done_stage", frame)
+        try:
+            conn.execute(
+                "INSERT INTO _etl.done_keys BY NAME SELECT * FROM _done_stage ON CONFLICT DO NOTHING"
+            )
+        finally:
+            conn.unregister("_done_stage")
+
+
+def skips(conn: duckdb.DuckDBPyConnection, items: Sequence[Skip], run_id: str) -> None:
+    if items:
+        conn.executemany(
+            "INSERT INTO _etl.skips VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [[run_id, s.stream, s.account_id, s.resource, s.reason, s.status, s.code] for s in items],
+        )
+
+
+def source_choices(conn: duckdb.DuckDBPyConnection, items: Sequence[SourceChoice], run_id: str) -> None:
+    for choice in items:
+        conn.execute(
+            "INSERT OR REPLACE INTO _etl.sources VALUES (?, ?, ?, ?, ?)",
+            [run_id, choice.stream, choice.account_id, choice.source, choice.reason],
+        )
+        conn.execute(
+            "UPDATE _etl.state SET source = ? WHERE stream = ? AND account_id = ?",
+            [choice.source, choice.stream, choice.account_id],
+        )
+
+
+def rejects(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+    if not len(frame):
+        return 0
+    conn.register("_reject_stage", frame)
+    try:
+        conn.execute("INSERT INTO _etl.rejects BY NAME SELECT * FROM _reject_stage")
+    finally:
+        conn.unregister("_reject_stage")
+    return len(frame)
+
+
+def schema_changes(
+    conn: duckdb.DuckDBPyConnection, changes: Sequence[SchemaChange], run_id: str, seqs: Sequence[int]
+) -> int:
+    """Record each new field once (the first run that saw it); returns how many were new."""
+    new = 0
+    for change, seq in zip(changes, seqs, strict=True):
+        inserted = conn.execute(
+            "INSERT INTO _etl.schema_changes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+            [change.table, change.column, change.mode, change.column_type, change.stream, run_id, seq],
+        ).fetchall()
+        new += len(inserted)
+    return new

@@ -1,0 +1,77 @@
+"""Derived keys: the participant key and the SCD2 row hash. Both must be stable across runs, machines
+and library versions (they are stored and compared later), so neither uses Polars' or DuckDB's internal
+hash, whose values may change between releases: they use BLAKE2b and MD5 from the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+_SEP = "\x1f"
+
+
+def guest_hash(name: str | None, email: str | None) -> str:
+    """``h:`` + 16 hex digits of BLAKE2b over name and email: the key of a participant with no id."""
+    text = f"{name or ''}{_SEP}{email or ''}".encode()
+    return "h:" + hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def participant_key(
+    stable_id: pl.Series, meeting_id: pl.Series, name: pl.Series, email: pl.Series
+) -> pl.Series:
+    """``participant_user_id``, else ``u:`` + per-meeting ``user_id``, else a hash of name and email.
+
+    Empty strings count as missing (Zoom sends ``""`` for guests). The key is never the whole identity of
+    a row: the primary key adds ``join_time``, so two guests called "iPhone" who join at different times,
+    and one guest who rejoins, stay separate rows.
+    """
+    stable = stable_id.replace("", None)
+    per_meeting = meeting_id.replace("", None)
+    frame = pl.DataFrame({"s": stable, "m": per_meeting, "n": name, "e": email})
+    need_hash = frame.select(pl.col("s").is_null() & pl.col("m").is_null()).to_series()
+    hashed: list[str | None] = [None] * len(frame)
+    if need_hash.any():
+        guests = frame.with_row_index("_i").filter(need_hash)
+        pairs = guests.select("n", "e").unique()
+        lookup = {(n, e): guest_hash(n, e) for n, e in pairs.iter_rows()}
+        for i, n, e in guests.select("_i", "n", "e").iter_rows():
+            hashed[i] = lookup[(n, e)]
+    hashes = pl.Series("h", hashed, dtype=pl.String)
+    return frame.select(
+        pl.coalesce(pl.col("s"), pl.lit("u:") + pl.col("m"), pl.lit(hashes)).alias("participant_key")
+    ).to_series()
+
+
+def row_hash(frame: pl.DataFrame, columns: list[str], optional: list[str]) -> pl.Series:
+    """MD5 of the row's values for SCD2 change detection.
+
+    ``columns`` always count (NULL spelled as ``\\0``); ``optional`` (columns added by schema drift)
+    count only when not NULL, so adding a column does not change the hash of rows that lack it, and a
+    rebuild (where the column exists from the start) yields the same hashes as the original sync.
+    """
+    parts = [_canonical(frame, c).fill_null("\x00") for c in columns]
+    # Each optional part brings its own separator, so an absent one leaves no trace in the text.
+    parts += [
+        pl.when(_canonical(frame, c).is_not_null())
+        .then(pl.lit(f"{_SEP}{c}=") + _canonical(frame, c))
+        .otherwise(pl.lit(""))
+        for c in optional
+    ]
+    if not parts:
+        return pl.Series("_row_hash", [hashlib.md5(b"").hexdigest()] * len(frame), dtype=pl.String)
+    fixed = pl.concat_str(parts[: len(columns)], separator=_SEP) if columns else pl.lit("")
+    text = frame.select(pl.concat_str([fixed, *parts[len(columns) :]], separator="").alias("t")).to_series()
+    return pl.Series("_row_hash", [hashlib.md5(t.encode()).hexdigest() for t in text], dtype=pl.String)
+
+
+def _canonical(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A column as text that does not depend on Polars' display format (times as epoch microseconds)."""
+    dtype = frame.schema[name]
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        return column.dt.epoch("us").cast(pl.String)
+    if dtype == pl.Date:
+        return column.cast(pl.Int32).cast(pl.String)
+    return column.cast(pl.String)

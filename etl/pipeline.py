@@ -1,0 +1,297 @@
+"""The sync, stage by stage: extract → normalize → load, called in that order, visibly, here and only here.
+
+Extraction runs on worker threads and hands events back on this thread; pages are buffered into a batch
+and flushed when the batch holds ``batch_rows`` rows or ``batch_seconds`` have passed. Each flush is one
+DuckDB transaction with the checkpoints, skips and source choices that arrived with its pages, so the
+warehouse and the stream state never disagree: a sync killed at any point resumes from its last commit.
+
+Accounts are synced one after another in one run (rate limits are per account; scale out by running one
+process per account). The analytics views are refreshed at the end of every sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from etl import analytics, crashpoints
+from etl.config import AccountSettings, Settings
+from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
+from etl.extract import Plan, extract, plan
+from etl.http.client import ZoomClient
+from etl.load import commit
+from etl.normalize import normalize
+from etl.records import Checkpoint, Event, Page, Skip, SourceChoice
+from etl.streams import BY_NAME, STREAMS
+from etl.warehouse.connection import Warehouse
+from etl.warehouse.reader import open_read_only
+
+log = logging.getLogger("etl.pipeline")
+
+# Keyed child streams and the parent table whose keys they are fetched for.
+CHILD_KEYS = {
+    "meeting_participants": ("meeting_instances", "uuid", "start_time"),
+    "webinar_participants": ("webinar_instances", "uuid", "start_time"),
+    "webinar_absentees": ("webinar_instances", "uuid", "start_time"),
+}
+PENDING_DAYS = 35  # how far back an unfinished child key is retried (older ones stay recorded as skips)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    streams: tuple[str, ...] | None = None
+    since: date | None = None
+    full_refresh: bool = False
+    batch_rows: int = 50_000
+    batch_seconds: float = 5.0
+
+
+@dataclass(slots=True)
+class SyncResult:
+    """What a sync did; ``as_dict`` is the JSON summary printed for cron."""
+
+    run_id: str
+    status: str  # ok | partial | failed
+    exit_code: int
+    started_at: datetime
+    ended_at: datetime
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: int = 0
+    skips: int = 0
+    schema_changes: int = 0
+    requests_by_category: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    retries: int = 0
+    throttled: int = 0
+    error: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat(),
+            "seconds": round((self.ended_at - self.started_at).total_seconds(), 3),
+            "rows": self.rows,
+            "rejects": self.rejects,
+            "skips": self.skips,
+            "schema_changes": self.schema_changes,
+            "requests_by_category": self.requests_by_category,
+            "sources": self.sources,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "error": self.error,
+        }
+
+
+Progress = Callable[[str, Mapping[str, int]], None]
+
+
+class _Batch:
+    """Events waiting for the next commit, in arrival order (checkpoints after the pages they cover)."""
+
+    def __init__(self) -> None:
+        self.pages: list[Page] = []
+        self.checkpoints: list[Checkpoint] = []
+        self.skips: list[Skip] = []
+        self.sources: list[SourceChoice] = []
+        self.rows = 0
+        self.opened = time.monotonic()
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, Page):
+            self.pages.append(event)
+            self.rows += len(event.records)
+        elif isinstance(event, Checkpoint):
+            self.checkpoints.append(event)
+        elif isinstance(event, Skip):
+            log.warning("skipped %s %s: %s", event.stream, event.resource, event.reason)
+            self.skips.append(event)
+        else:
+            log.info(
+                "stream %s served by %s%s",
+                event.stream,
+                event.source,
+                f" ({event.reason})" * bool(event.reason),
+            )
+            self.sources.append(event)
+
+    def __bool__(self) -> bool:
+        return bool(self.pages or self.checkpoints or self.skips or self.sources)
+
+
+def _flush(wh: Warehouse, run_id: str, batch: _Batch, result: SyncResult) -> None:
+    normalized = normalize(batch.pages, wh.contracts, run_id) if batch.pages else None
+    loaded = commit(
+        wh,
+        run_id,
+        normalized,
+        pages=batch.pages,
+        checkpoints=batch.checkpoints,
+        skips=batch.skips,
+        sources=batch.sources,
+    )
+    for table, count in loaded.rows.items():
+        result.rows[table] = result.rows.get(table, 0) + count
+    result.rejects += loaded.rejects
+    result.skips += len(batch.skips)
+    result.schema_changes += loaded.schema_changes
+    for choice in batch.sources:
+        result.sources[choice.stream] = choice.source
+
+
+def pending_keys(wh: Warehouse, account_id: str, now: datetime) -> dict[str, list[str]]:
+    """Per keyed child stream, the parent keys an earlier run listed but never finished (a crash, a
+    transient failure), limited to the last ``PENDING_DAYS`` days."""
+    horizon = now - timedelta(days=PENDING_DAYS)
+    pending: dict[str, list[str]] = {}
+    for stream, (table, key, when) in CHILD_KEYS.items():
+        rows = wh.conn.execute(
+            f"SELECT {key} FROM zoom.{table} WHERE account_id = ? AND {when} >= ?"
+            f" AND {key} NOT IN (SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?)"
+            f" ORDER BY {when}, {key}",
+            [account_id, horizon, stream, account_id],
+        ).fetchall()
+        pending[stream] = [r[0] for r in rows]
+    return pending
+
+
+def _states(wh: Warehouse, account_id: str) -> dict[str, dict[str, Any]]:
+    return {s.name: state for s in STREAMS if (state := wh.state(s.name, account_id)) is not None}
+
+
+def _sync_account(
+    wh: Warehouse,
+    run_id: str,
+    account: AccountSettings,
+    settings: Settings,
+    options: SyncOptions,
+    result: SyncResult,
+    client: ZoomClient,
+    progress: Progress | None,
+) -> None:
+    now = client.server_now()
+    events = extract(
+        account,
+        client,
+        settings,
+        _states(wh, account.account_id),
+        streams=options.streams,
+        since=options.since,
+        full_refresh=options.full_refresh,
+        now=now,
+        pending=pending_keys(wh, account.account_id, now),
+    )
+    batch = _Batch()
+    try:
+        for event in events:
+            batch.add(event)
+            crashpoints.reach("pipeline.event")
+            due = time.monotonic() - batch.opened >= options.batch_seconds
+            if batch.rows >= options.batch_rows or (due and batch):
+                _flush(wh, run_id, batch, result)
+                batch = _Batch()
+                if progress:
+                    progress(account.account_id, result.rows)
+    finally:
+        # What arrived before a failure is consistent (checkpoints follow their pages): keep it.
+        if batch:
+            _flush(wh, run_id, batch, result)
+        if progress:
+            progress(account.account_id, result.rows)
+
+
+def sync(
+    settings: Settings,
+    options: SyncOptions = SyncOptions(),
+    *,
+    transport: httpx.BaseTransport | None = None,
+    progress: Progress | None = None,
+) -> SyncResult:
+    """Run one sync of every configured account into ``settings.warehouse``; never raises for a failure
+    of the sync itself (the result says ``failed`` and why), only for errors before it could start
+    (configuration, the warehouse lock)."""
+    names = options.streams or settings.streams or tuple(s.name for s in STREAMS)
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
+    with Warehouse.open(settings.warehouse, raw=settings.raw_landing) as wh:
+        started = datetime.now(UTC)
+        run_id = wh.start_run(names, started_at=started)
+        result = SyncResult(run_id, "running", EXIT_OK, started, started)
+        requests: dict[str, int] = {}
+        error: ZoomEtlError | None = None
+        for account in settings.accounts:
+            with ZoomClient(account, settings, transport=transport) as client:
+                try:
+                    _sync_account(wh, run_id, account, settings, options, result, client, progress)
+                except ZoomEtlError as exc:
+                    error = exc
+                    log.error("account %s: %s", account.account_id, exc)
+                stats = client.stats
+                for category, count in stats.by_category.items():
+                    requests[category] = requests.get(category, 0) + count
+                result.retries += stats.retries
+                result.throttled += stats.throttled
+            if error is not None:
+                break
+        crashpoints.reach("pipeline.before_analytics")
+        analytics.apply(wh.conn)
+        if error is not None:
+            result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(error)
+        elif result.rejects or result.skips:
+            result.status, result.exit_code = "partial", EXIT_PARTIAL
+        else:
+            result.status, result.exit_code = "ok", EXIT_OK
+        result.requests_by_category = requests
+        result.ended_at = datetime.now(UTC)
+        crashpoints.reach("pipeline.before_finish")
+        wh.finish_run(
+            run_id,
+            status=result.status,
+            exit_code=result.exit_code,
+            requests_by_category=requests,
+            errors=1 if error else 0,
+            message=result.error,
+            ended_at=result.ended_at,
+        )
+    return result
+
+
+def plan_sync(
+    settings: Settings, options: SyncOptions = SyncOptions(), *, count_users: bool = True
+) -> list[Plan]:
+    """The plan of a sync per account, without writing anything. Reads stream state from the warehouse
+    if it exists (read-only); counts users through the API when ``count_users``."""
+    plans = []
+    for account in settings.accounts:
+        states: dict[str, dict[str, Any]] = {}
+        if settings.warehouse.exists():
+            with open_read_only(settings.warehouse) as conn:
+                rows = conn.execute(
+                    "SELECT stream, state FROM _etl.state WHERE account_id = ?", [account.account_id]
+                ).fetchall()
+                states = {stream: orjson.loads(state) for stream, state in rows}
+        with ZoomClient(account, settings) as client:
+            now = client.server_now()
+            plans.append(
+                plan(
+                    account,
+                    client if count_users else None,
+                    settings,
+                    states,
+                    streams=options.streams,
+                    since=options.since,
+                    full_refresh=options.full_refresh,
+                    now=now,
+                )
+            )
+    return plans

@@ -1,0 +1,89 @@
+"""Small, paranoid paginators: they end on what Zoom says ends a listing, and raise rather than loop.
+
+Each paginator takes a ``fetch`` function (one page per call) and yields the raw page bodies in order, so
+it can be tested without HTTP. Rules, from Zoom's pagination docs (FACTS.md §1.2, §2.2):
+
+* GraphQL connections: ``pageInfo.cursor`` is the next ``after``; ``""`` or null ends the listing, and so
+  does ``hasNextPage: false`` if a server ever sends it. A cursor seen before raises ``PaginationError``.
+* REST ``next_page_token``: ``""`` or missing ends; a repeated token raises ``PaginationError``. Zoom's tokens
+  expire after 15 minutes (``ApiError`` code 300): the listing restarts from its first page, at most
+  ``max_restarts`` times. Pages already yielded are yielded again after a restart; that is safe because
+  every load downstream is an idempotent upsert, and it beats losing the rest of the listing.
+* Legacy ``page_number`` listings (``GET /users/{id}/webinars`` has no token parameter in the OpenAPI
+  file): pages 1..``page_count``; an empty page also ends, so a wrong ``page_count`` cannot loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from etl.errors import ApiError, PaginationError, ResourceError
+
+Body = Mapping[str, Any]
+
+EXPIRED_TOKEN_CODE = 300
+MAX_RESTARTS = 3
+MAX_NUMBERED_PAGES = 100_000  # a page_count beyond this is a broken server, not an account
+
+
+def cursor_pages(fetch: Callable[[str | None], Body], *, where: str = "") -> Iterator[Body]:
+    """Yield GraphQL connection objects (``{"edges": [...], "pageInfo": {...}}``) until the cursor ends."""
+    seen: set[str] = set()
+    after: str | None = None
+    while True:
+        connection = fetch(after)
+        yield connection
+        info = connection.get("pageInfo") or {}
+        cursor = info.get("cursor")
+        if not cursor or info.get("hasNextPage") is False:
+            return
+        if cursor in seen:
+            raise PaginationError(f"{where}: GraphQL cursor {cursor[:12]!r}... repeated; stopping a loop")
+        seen.add(cursor)
+        after = cursor
+
+
+def token_pages(
+    fetch: Callable[[str | None], Body], *, where: str = "", max_restarts: int = MAX_RESTARTS
+) -> Iterator[Body]:
+    """Yield REST page bodies following ``next_page_token``; restart the listing on an expired token."""
+    restarts = 0
+    while True:
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            try:
+                body = fetch(token)
+            except ApiError as exc:
+                if not _is_expired_token(exc, token) or restarts >= max_restarts:
+                    raise
+                restarts += 1
+                break  # restart from the first page
+            yield body
+            token_value = body.get("next_page_token")
+            if not token_value:
+                return
+            if token_value in seen:
+                raise PaginationError(f"{where}: next_page_token {token_value[:12]!r}... repeated")
+            seen.add(token_value)
+            token = token_value
+
+
+def numbered_pages(fetch: Callable[[int], Body], *, records_key: str, where: str = "") -> Iterator[Body]:
+    """Yield pages 1..page_count of a legacy ``page_number`` listing; an empty page also ends it."""
+    number = 1
+    while True:
+        body = fetch(number)
+        yield body
+        count = int(body.get("page_count") or 0)
+        if number >= count or not body.get(records_key):
+            return
+        if count > MAX_NUMBERED_PAGES:
+            raise PaginationError(f"{where}: page_count {count} is not believable")
+        number += 1
+
+
+def _is_expired_token(exc: ApiError, token: str | None) -> bool:
+    """Code 300 on a follow-up page means the token expired; on the first page it means something else."""
+    return token is not None and exc.code == EXPIRED_TOKEN_CODE and not isinstance(exc, ResourceError)

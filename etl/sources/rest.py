@@ -1,0 +1,144 @@
+"""REST v2 source: endpoint specs as data, Zoom's id encoding, and page fetching through ``ZoomClient``.
+
+Encoding (FACTS.md §2.5): a meeting or webinar UUID that starts with ``/`` or contains ``//`` must be
+double percent-encoded (``quote(quote(uuid, safe=""), safe="")``); any other UUID is encoded once; numeric
+ids go as they are. ``ZoomClient.rest_get`` takes paths already encoded, so this module is the only place
+that builds them.
+
+``me`` is refused here: it means "the token's user" and Server-to-Server tokens have none (the simulator
+and Zoom both refuse it), so every user-scoped path carries a real user id.
+
+Per-resource errors (``ResourceError``: 1001, 3001, 12702, 404) are not handled here: they propagate to the
+extraction engine, which turns each into a ``Skip`` event for the run log. Never fatal, never silent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, urlencode
+
+from etl.sources.paginate import numbered_pages, token_pages
+
+if TYPE_CHECKING:
+    from etl.http.client import ZoomClient
+
+MAX_PAGE_SIZE = 300
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def encode_id(value: str | int) -> str:
+    """One path segment for a user id, meeting id or UUID, encoded the way Zoom requires."""
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if not text:
+        raise ValueError("an empty id cannot be a path segment")
+    if text.isdigit():
+        return text
+    if text.startswith("/") or "//" in text:
+        return quote(quote(text, safe=""), safe="")
+    return quote(text, safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One REST GET operation as a stream uses it.
+
+    ``path`` is the OpenAPI template (``/report/meetings/{meetingId}/participants``); ``records_key`` is the
+    list in the body (None: the body is one record, as for detail endpoints); ``params`` are fixed query
+    parameters; ``paging`` is how the listing continues; ``category`` is the OpenAPI rate-limit label.
+    """
+
+    path: str
+    records_key: str | None
+    category: str
+    params: tuple[tuple[str, str], ...] = ()
+    paging: Literal["token", "number", "none"] = "token"
+    page_size: int | None = MAX_PAGE_SIZE
+
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        return tuple(_PLACEHOLDER.findall(self.path))
+
+    def render(self, path_params: Mapping[str, str | int]) -> str:
+        """The path with every placeholder filled and encoded; refuses ``me`` and missing values."""
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in path_params:
+                raise ValueError(f"{self.path}: no value for {{{name}}}")
+            value = path_params[name]
+            if name == "userId" and str(value).lower() == "me":
+                raise ValueError(f"{self.path}: 'me' is not usable with Server-to-Server tokens")
+            return encode_id(value)
+
+        return _PLACEHOLDER.sub(fill, self.path)
+
+    def query(self, extra: Mapping[str, str | int] | None = None) -> dict[str, str | int]:
+        """Query parameters of the first page: fixed ones, the maximum page size, then ``extra``."""
+        params: dict[str, str | int] = dict(self.params)
+        if self.page_size is not None and self.paging != "none":
+            params["page_size"] = self.page_size
+        params.update(extra or {})
+        return params
+
+
+@dataclass(frozen=True, slots=True)
+class RestPage:
+    """One fetched page: its records (REST names already), the request line for the run log, the body."""
+
+    request: str
+    records: list[dict[str, Any]]
+    body: Mapping[str, Any]
+
+
+def fetch_pages(
+    client: ZoomClient,
+    endpoint: Endpoint,
+    path_params: Mapping[str, str | int] | None = None,
+    params: Mapping[str, str | int] | None = None,
+) -> Iterator[RestPage]:
+    """Every page of one listing (or the one body of a detail endpoint), in order."""
+    path = endpoint.render(path_params or {})
+    first = endpoint.query(params)
+    where = f"GET {endpoint.path}"
+
+    def get(query: Mapping[str, str | int]) -> tuple[str, Mapping[str, Any]]:
+        response = client.rest_get(path, query, category=endpoint.category)
+        body = response.json()
+        if not isinstance(body, Mapping):
+            body = {}
+        return f"GET /v2{path}?{urlencode(query)}" if query else f"GET /v2{path}", body
+
+    def records_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if endpoint.records_key is None:
+            return [dict(body)] if body else []
+        return [dict(item) for item in body.get(endpoint.records_key) or [] if isinstance(item, Mapping)]
+
+    requests: list[str] = []
+
+    def by_token(token: str | None) -> Mapping[str, Any]:
+        query = {**first, "next_page_token": token} if token else first
+        line, body = get(query)
+        requests.append(line)
+        return body
+
+    def by_number(number: int) -> Mapping[str, Any]:
+        query = {**first, "page_number": number} if number > 1 else first
+        line, body = get(query)
+        requests.append(line)
+        return body
+
+    if endpoint.paging == "none":
+        line, body = get(first)
+        yield RestPage(line, records_of(body), body)
+    elif endpoint.paging == "number":
+        key = endpoint.records_key or ""
+        for body in numbered_pages(by_number, records_key=key, where=where):
+            yield RestPage(requests[-1], records_of(body), body)
+    else:
+        for body in token_pages(by_token, where=where):
+            yield RestPage(requests[-1], records_of(body), body)

@@ -1,0 +1,243 @@
+"""The warehouse handle: one DuckDB connection, the writer lock, the live contracts, run bookkeeping.
+
+``Warehouse.open`` takes the lock before it touches the file (a second writer fails with
+``LockedError`` before DuckDB's own file lock could give a less helpful error), sets the session to UTC,
+creates or migrates every table, and loads the contracts plus the columns schema drift added earlier.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import orjson
+
+from etl.contracts import Contract, load_contracts
+from etl.errors import WarehouseError
+from etl.warehouse import ddl
+from etl.warehouse.lock import WarehouseLock
+
+CATALOG = "warehouse"
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The first value of a query, reading the whole result (an unread result blocks the connection)."""
+    rows = conn.execute(sql, list(params)).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+@dataclass(slots=True)
+class RunCounters:
+    """Per-run totals, written to ``_etl.runs`` inside every batch transaction."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: int = 0
+    skips: int = 0
+    schema_changes: int = 0
+
+
+class Warehouse:
+    """An open, locked warehouse. Use as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        path: Path | None,
+        contracts: dict[str, Contract],
+        lock: WarehouseLock | None,
+        raw: bool,
+    ) -> None:
+        self.conn = conn
+        self.path = path
+        self.contracts = contracts
+        self.raw = raw
+        self._lock = lock
+        self.counters: dict[str, RunCounters] = {}
+        self._batch_seq = int(scalar(conn, "SELECT coalesce(max(batch_seq), 0) FROM raw.pages"))
+        self._change_seq = int(scalar(conn, "SELECT coalesce(max(seq), 0) FROM _etl.schema_changes"))
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        raw: bool = True,
+        contracts: Mapping[str, Contract] | None = None,
+        threads: int | None = None,
+    ) -> Warehouse:
+        """Lock, connect, create/migrate. ``path`` ":memory:" is unlocked (tests, dry runs)."""
+        memory = str(path) == ":memory:"
+        file = None if memory else Path(path)
+        lock = None
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            lock = WarehouseLock(file)
+            lock.acquire()
+        try:
+            conn = duckdb.connect(":memory:")
+            if file is not None:
+                # Attached under a fixed name: connecting to "zoom.duckdb" directly would name the
+                # catalog "zoom", and every "zoom.<table>" would then be ambiguous.
+                conn.execute(f"ATTACH '{_sql_text(str(file))}' AS {CATALOG}")
+                conn.execute(f"USE {CATALOG}")
+            conn.execute("SET TimeZone = 'UTC'")
+            # Checkpoint (fold the WAL into the file) rarely: each checkpoint rewrites the key indexes,
+            # and doing it after every batch made loads 5x slower. close() checkpoints once.
+            conn.execute("SET checkpoint_threshold = '1GB'")
+            if threads:
+                conn.execute(f"SET threads = {int(threads)}")
+            base = dict(contracts) if contracts is not None else load_contracts()
+            ddl.create_all(conn, base.values())
+            live = _with_evolved(conn, base)
+            for contract in live.values():
+                ddl.add_missing_columns(conn, contract)
+        except duckdb.Error as exc:
+            if lock:
+                lock.release()
+            raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
+        except BaseException:
+            if lock:
+                lock.release()
+            raise
+        return cls(conn, file, live, lock, raw)
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        finally:
+            if self._lock:
+                self._lock.release()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """BEGIN ... COMMIT; any exception rolls everything back and propagates."""
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def next_batch_seq(self) -> int:
+        """Ordinal of the next load transaction (raw pages replay in this order)."""
+        self._batch_seq += 1
+        return self._batch_seq
+
+    def next_change_seq(self) -> int:
+        self._change_seq += 1
+        return self._change_seq
+
+    # Runs.
+
+    def start_run(
+        self, streams: Sequence[str] = (), *, run_id: str | None = None, started_at: datetime | None = None
+    ) -> str:
+        """Record a run as ``running``; returns its id (a sortable UTC timestamp plus random suffix)."""
+        started = started_at or datetime.now(UTC)
+        run_id = run_id or f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+        self.conn.execute(
+            "INSERT INTO _etl.runs (run_id, started_at, status, streams, rows_by_table, requests_by_category)"
+            " VALUES (?, ?, 'running', ?, '{}', '{}')",
+            [run_id, started, orjson.dumps(list(streams)).decode()],
+        )
+        self.counters[run_id] = RunCounters()
+        return run_id
+
+    def write_counters(self, run_id: str, counters: RunCounters) -> None:
+        """Inside a batch transaction: the run's totals so far (so a killed run still shows them)."""
+        self.conn.execute(
+            "UPDATE _etl.runs SET rows_by_table = ?, rejects = ?, skips = ?, schema_changes = ?"
+            " WHERE run_id = ?",
+            [
+                orjson.dumps(counters.rows).decode(),
+                counters.rejects,
+                counters.skips,
+                counters.schema_changes,
+                run_id,
+            ],
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        exit_code: int,
+        requests_by_category: Mapping[str, int] | None = None,
+        errors: int = 0,
+        message: str = "",
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Close the run's row: status (ok | partial | failed), exit code, request counts, errors."""
+        self.conn.execute(
+            "UPDATE _etl.runs SET ended_at = ?, status = ?, exit_code = ?, requests_by_category = ?,"
+            " errors = ?, message = ? WHERE run_id = ?",
+            [
+                ended_at or datetime.now(UTC),
+                status,
+                exit_code,
+                orjson.dumps(dict(requests_by_category or {})).decode(),
+                errors,
+                message,
+                run_id,
+            ],
+        )
+
+    # State, for the extraction side to resume from.
+
+    def state(self, stream: str, account_id: str) -> dict[str, Any] | None:
+        state = scalar(
+            self.conn,
+            "SELECT state FROM _etl.state WHERE stream = ? AND account_id = ?",
+            [stream, account_id],
+        )
+        return orjson.loads(state) if state is not None else None
+
+    def source(self, stream: str, account_id: str) -> str | None:
+        source = scalar(
+            self.conn,
+            "SELECT source FROM _etl.state WHERE stream = ? AND account_id = ?",
+            [stream, account_id],
+        )
+        return str(source) if source is not None else None
+
+    def done_keys(self, stream: str, account_id: str) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?", [stream, account_id]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+
+def _with_evolved(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> dict[str, Contract]:
+    """The contracts plus the columns schema drift added in earlier runs (mode evolve)."""
+    rows = conn.execute(
+        "SELECT table_name, column_name, column_type FROM _etl.schema_changes"
+        " WHERE mode = 'evolve' ORDER BY seq"
+    ).fetchall()
+    added: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_ in rows:
+        added.setdefault(table, []).append((column, type_))
+    return {
+        name: contract.with_evolved(added[name]) if name in added else contract
+        for name, contract in contracts.items()
+    }

@@ -1,0 +1,126 @@
+"""``sync``, ``status``, ``streams``, ``rebuild`` and ``demo`` as a user (or cron) runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import Result
+
+from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from etl.simulator.server import RunningSimulator
+from etl.streams import STREAMS
+from etl.warehouse.connection import Warehouse
+from etl.warehouse.reader import open_read_only
+
+Run = Callable[..., Result]
+Env = Callable[[RunningSimulator], dict[str, str]]
+
+
+def test_sync_prints_a_json_summary_and_status_reads_it_back(
+    simulator: RunningSimulator, sim_env: Env, run: Run
+) -> None:
+    env = sim_env(simulator)
+    synced = run("sync", env=env)
+    assert synced.exit_code == EXIT_OK, synced.output
+    summary = orjson.loads(synced.stdout)
+    assert summary["status"] == "ok" and summary["rows"]["meeting_participants"] > 0
+    assert summary["requests_by_category"]["heavy"] > 0
+
+    status = run("status", "--json", env=env)
+    assert status.exit_code == EXIT_OK, status.output
+    report = orjson.loads(status.stdout)
+    assert report["runs"][0]["run_id"] == summary["run_id"]
+    assert report["tables"]["meeting_participants"] == summary["rows"]["meeting_participants"]
+    assert {s["stream"] for s in report["streams"]} == {s.name for s in STREAMS}
+    text = run("status", env=env)
+    assert summary["run_id"] in text.stdout and "meeting_participants" in text.stdout
+
+
+def test_sync_of_chosen_streams_and_dry_run(simulator: RunningSimulator, sim_env: Env, run: Run) -> None:
+    env = sim_env(simulator)
+    plan = run("sync", "--dry-run", "--streams", "users,meetings", env=env)
+    assert plan.exit_code == EXIT_OK, plan.output
+    [account] = orjson.loads(plan.stdout)
+    assert [s["stream"] for s in account["streams"]] == ["users", "meetings"]
+    assert not Path(env["ZOOM_ETL_WAREHOUSE"]).exists()
+
+    synced = run("sync", "--streams", "users", "--streams", "meetings", env=env)
+    assert synced.exit_code == EXIT_OK, synced.output
+    assert set(orjson.loads(synced.stdout)["rows"]) == {"users", "meetings"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("sync", "--streams", "nope"), "unknown stream"),
+        (("sync", "--since", "last tuesday"), "--since"),
+        (("sync", "--rate-share", "7"), "rate"),
+        (("sync", "--source", "soap"), "soap"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(
+    simulator: RunningSimulator, sim_env: Env, run: Run, args: tuple[str, ...], needle: str
+) -> None:
+    result = run(*args, env=sim_env(simulator))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_credentials_exit_2_without_touching_the_warehouse(run: Run, tmp_path: Path) -> None:
+    result = run("sync", env={"ZOOM_ETL_WAREHOUSE": str(tmp_path / "w.duckdb")})
+    assert result.exit_code == EXIT_USAGE
+    assert result.output.count("\n") == 1 and "ZOOM_ACCOUNT_ID" in result.output
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_second_writer_exits_75_at_once(simulator: RunningSimulator, sim_env: Env, run: Run) -> None:
+    env = sim_env(simulator)
+    with Warehouse.open(Path(env["ZOOM_ETL_WAREHOUSE"])):
+        result = run("sync", env=env)
+    assert result.exit_code == EXIT_LOCKED
+    assert "in use by another zoom-etl process" in result.output
+
+
+def test_streams_lists_sources_in_order(run: Run) -> None:
+    result = run("streams", "--json")
+    assert result.exit_code == EXIT_OK
+    rows = {r["stream"]: r for r in orjson.loads(result.stdout)}
+    assert set(rows) == {s.name for s in STREAMS}
+    assert rows["users"]["sources"][0].startswith("graphql:")
+    assert any(
+        "/report/meetings/{meetingId}/participants" in s for s in rows["meeting_participants"]["sources"]
+    )
+
+
+def test_rebuild_recreates_the_synced_tables(simulator: RunningSimulator, sim_env: Env, run: Run) -> None:
+    env = sim_env(simulator)
+    assert run("sync", env=env).exit_code == EXIT_OK
+    path = Path(env["ZOOM_ETL_WAREHOUSE"])
+
+    def rows() -> dict[str, set[tuple[object, ...]]]:
+        with open_read_only(path) as conn:
+            return {
+                t: set(conn.execute(f"SELECT * FROM zoom.{t}").fetchall())
+                for t in ("meeting_participants", "users_history", "recording_files")
+            }
+
+    before = rows()
+    rebuilt = run("rebuild", env=env)
+    assert rebuilt.exit_code == EXIT_OK, rebuilt.output
+    assert "meeting_participants" in rebuilt.stdout
+    assert rows() == before
+
+
+def test_demo_runs_end_to_end_on_the_tiny_profile(run: Run, tmp_path: Path) -> None:
+    warehouse = tmp_path / "demo.duckdb"
+    result = run("demo", "--profile", "tiny", "--warehouse", str(warehouse), "--latency-ms", "0")
+    assert result.exit_code == EXIT_OK, result.output
+    assert "full sync" in result.stdout and "incremental sync" in result.stdout
+    assert "report daily_meetings" in result.stdout
+    with open_read_only(warehouse) as conn:
+        runs = conn.execute("SELECT status FROM _etl.runs ORDER BY started_at").fetchall()
+    assert [r[0] for r in runs] == ["ok", "ok"]

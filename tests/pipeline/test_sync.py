@@ -1,0 +1,174 @@
+"""The sync end to end: the real simulator over loopback, the real pipeline, a real DuckDB file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from etl.config import Settings
+from etl.pipeline import SyncOptions, plan_sync, sync
+from etl.simulator.server import RunningSimulator
+from etl.streams import STREAMS
+from etl.warehouse.reader import open_read_only
+
+ALL_TABLES = {table for stream in STREAMS for table in stream.tables}
+BOOKKEEPING = ("_run_id", "_synced_at")
+
+
+def snapshot(path: Path, table: str, exclude: tuple[str, ...] = ()) -> set[tuple[object, ...]]:
+    """A table's rows without the columns that say which run wrote them (and ``exclude``)."""
+    with open_read_only(path) as conn:
+        columns = [
+            c
+            for (c,) in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'zoom'"
+                " AND table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            if c not in BOOKKEEPING and c not in exclude
+        ]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        return set(conn.execute(f"SELECT {quoted} FROM zoom.{table}").fetchall())
+
+
+def count(path: Path, sql: str) -> int:
+    with open_read_only(path) as conn:
+        return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+
+def test_full_sync_fills_every_table_and_records_the_run(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = settings_for(simulator)
+    result = sync(settings)
+    assert result.status == "ok" and result.exit_code == 0, result.error
+    assert set(result.rows) == ALL_TABLES
+    assert all(result.rows[t] > 0 for t in ALL_TABLES), result.rows
+    wh = settings.warehouse
+    assert count(wh, "SELECT count(*) FROM _etl.runs WHERE status = 'ok'") == 1
+    streams = count(wh, "SELECT count(DISTINCT stream) FROM _etl.state")
+    assert streams == len(STREAMS)
+    # GraphQL served what the schema models; REST the rest, and the choice is recorded per stream.
+    assert result.sources["users"] == "graphql"
+    assert result.sources["webinars"] == "rest"
+    # Every row carries the account and the run.
+    account = simulator.credentials["account_id"]
+    for table in ALL_TABLES:
+        assert count(wh, f"SELECT count(*) FROM zoom.{table} WHERE account_id <> '{account}'") == 0
+        assert count(wh, f"SELECT count(*) FROM zoom.{table} WHERE _run_id <> '{result.run_id}'") == 0
+
+
+def test_participants_match_the_account_for_every_reported_instance(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings]
+) -> None:
+    """Every instance of every recurring meeting keeps its own participants; segments never collapse."""
+    settings = settings_for(simulator)
+    assert sync(settings).exit_code == 0
+    account, now = simulator.account, simulator.clock.now()
+    with open_read_only(settings.warehouse) as conn:
+        loaded = dict(
+            conn.execute("SELECT meeting_uuid, count(*) FROM zoom.meeting_participants GROUP BY 1").fetchall()
+        )
+        instances = [r[0] for r in conn.execute("SELECT uuid FROM zoom.meeting_instances").fetchall()]
+    assert instances
+    for uuid in instances:
+        instance = account.instance(uuid, now)
+        assert instance is not None
+        assert loaded.get(uuid, 0) == len(account.participants(instance, now)), uuid
+    recurring = [i for i in instances if account.instance(i, now).type == 8]  # type: ignore[union-attr]
+    assert len(recurring) >= 2
+
+
+def test_second_sync_without_new_data_changes_nothing(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings]
+) -> None:
+    settings = settings_for(simulator)
+    assert sync(settings).exit_code == 0
+    before = {t: snapshot(settings.warehouse, t) for t in ALL_TABLES}
+    history = snapshot(settings.warehouse, "users_history")
+    assert sync(settings).exit_code == 0
+    assert {t: snapshot(settings.warehouse, t) for t in ALL_TABLES} == before
+    assert snapshot(settings.warehouse, "users_history") == history
+
+
+def test_incremental_sync_after_a_day_fetches_only_new_data(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings]
+) -> None:
+    settings = settings_for(simulator)
+    full = sync(settings)
+    before = count(settings.warehouse, "SELECT count(*) FROM zoom.meeting_instances")
+    simulator.advance(days=1)
+    simulator.reset_stats()
+    incremental = sync(settings)
+    assert incremental.exit_code == 0
+    after = count(settings.warehouse, "SELECT count(*) FROM zoom.meeting_instances")
+    expected_new = {
+        i.uuid
+        for i in simulator.account.instances_in_window(
+            simulator.clock.now().replace(year=2000),
+            simulator.clock.now(),
+            simulator.clock.now(),
+            reported_only=True,
+        )
+    }
+    assert after > before
+    assert after == len(expected_new)
+    heavy_full = full.requests_by_category["heavy"]
+    heavy_incremental = simulator.stats()["by_category"].get("heavy", 0)
+    assert 0 < heavy_incremental < heavy_full / 3
+
+
+def test_rest_only_sync_loads_the_same_participants(
+    simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """GraphQL and REST give the same rows for the instances both can see. REST's report listing omits
+    instances with a single participant (as Zoom's does), so GraphQL may see more, never fewer."""
+    sim = simulator_factory()
+    graphql = settings_for(sim, warehouse=tmp_path / "graphql.duckdb")
+    rest = settings_for(sim, warehouse=tmp_path / "rest.duckdb", source="rest")
+    assert sync(graphql).exit_code == 0
+    result = sync(rest)
+    assert result.exit_code == 0
+    assert set(result.sources.values()) == {"rest"}
+    rest_instances = {row[1] for row in snapshot(rest.warehouse, "meeting_instances")}
+    graphql_instances = {row[1] for row in snapshot(graphql.warehouse, "meeting_instances")}
+    assert rest_instances and rest_instances <= graphql_instances
+    # Row tuples start (account_id, meeting_uuid, ...) for participants.
+    rest_rows = snapshot(rest.warehouse, "meeting_participants")
+    graphql_rows = {
+        row for row in snapshot(graphql.warehouse, "meeting_participants") if row[1] in rest_instances
+    }
+    assert rest_rows and graphql_rows == rest_rows
+    # The GraphQL model has no play/download URLs for recording files; everything else agrees.
+    urls = ("play_url", "download_url")
+    assert snapshot(graphql.warehouse, "recording_files", urls) == snapshot(
+        rest.warehouse, "recording_files", urls
+    )
+
+
+def test_free_plan_falls_back_to_rest_and_says_why(
+    simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings]
+) -> None:
+    sim = simulator_factory(plan="free")
+    result = sync(settings_for(sim), SyncOptions(streams=("users",)))
+    assert result.exit_code == 0
+    assert result.sources == {"users": "rest"}
+    with open_read_only(settings_for(sim).warehouse) as conn:
+        reason = conn.execute("SELECT reason FROM _etl.sources WHERE stream = 'users'").fetchone()
+    assert reason is not None and reason[0]
+
+
+@pytest.mark.parametrize("source", ["auto", "rest"])
+def test_dry_run_plans_without_writing(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings], source: str
+) -> None:
+    settings = settings_for(simulator, source=source)
+    simulator.reset_stats()
+    [plan] = plan_sync(settings)
+    assert not settings.warehouse.exists()
+    assert plan.calls.get("heavy", 0) > 0
+    assert plan.wall_seconds > 0
+    # Counting users is the only thing the plan asks of the API.
+    assert set(simulator.stats()["by_endpoint"]) <= {"/oauth/token", "/v2/users"}

@@ -1,0 +1,201 @@
+"""GraphQL source: name mapping, offline validation of the query files, the errors[] policy.
+
+The policy tests hand ``fetch_pages`` a scripted client (the one method it calls, ``graphql``), returning
+real ``etl.http.client.Response`` values: no HTTP, no monkeypatching.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from etl.errors import ApiError, GraphQLUnavailable, RateLimitError, ResourceError
+from etl.http.client import Response
+from etl.sources.graphql import (
+    QUERIES_DIR,
+    SCHEMA_PATH,
+    Documents,
+    Query,
+    fetch_pages,
+    rest_name,
+    to_rest_names,
+)
+from etl.streams import STREAMS, USERS_WITH_MEETINGS
+
+
+@pytest.mark.parametrize(
+    ("camel", "snake"),
+    [
+        ("joinUrl", "join_url"),
+        ("startTime", "start_time"),
+        ("participantUserId", "participant_user_id"),
+        ("boMtgId", "bo_mtg_id"),
+        ("meetingUUID", "meeting_uuid"),
+        ("department", "dept"),
+        ("pmi", "pmi"),
+        ("recordingFiles", "recording_files"),
+        ("userCreatedAt", "user_created_at"),
+    ],
+)
+def test_rest_name(camel: str, snake: str) -> None:
+    assert rest_name(camel) == snake
+
+
+def test_to_rest_names_renames_nested_lists_and_dicts() -> None:
+    item = {
+        "uuid": "u",
+        "recordingFiles": [{"fileType": "MP4", "meetingId": "u"}],
+        "pageInfo": {"cursor": ""},
+    }
+    assert to_rest_names(item) == {
+        "uuid": "u",
+        "recording_files": [{"file_type": "MP4", "meeting_id": "u"}],
+        "page_info": {"cursor": ""},
+    }
+
+
+def test_every_stream_query_file_validates_against_the_schema() -> None:
+    documents = Documents()
+    names = [s.graphql.name for s in STREAMS if s.graphql] + [USERS_WITH_MEETINGS.name]
+    for name in names:
+        assert "query" in documents.text(name)
+
+
+def test_an_invalid_query_file_makes_graphql_unavailable(tmp_path: Path) -> None:
+    shutil.copytree(QUERIES_DIR, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "users.graphql").write_text("query users($first: Int!) { users(first: $first) { nickname } }")
+    documents = Documents(tmp_path, SCHEMA_PATH)
+    with pytest.raises(GraphQLUnavailable, match="Cannot query field"):
+        documents.text("users")
+    with pytest.raises(GraphQLUnavailable):  # remembered, not re-read
+        documents.text("users")
+    with pytest.raises(GraphQLUnavailable, match="failed local validation"):
+        documents.text("no_such_query")
+
+
+class ScriptedClient:
+    """Answers ``graphql`` calls with the next scripted body (or raises it)."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.calls: list[Mapping[str, Any]] = []
+
+    def graphql(self, query: str, variables: Mapping[str, Any], *, category: str, units: int = 1) -> Response:
+        self.calls.append(dict(variables))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return Response(200, httpx.Headers(), orjson.dumps(answer), "/v3/graphql")
+
+
+USERS = Query("users", ("users",), "medium")
+
+
+def page(items: list[dict], cursor: str = "", errors: list[dict] | None = None) -> dict:
+    body: dict[str, Any] = {"data": {"users": {"edges": items, "pageInfo": {"cursor": cursor}}}}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def run(client: ScriptedClient, query: Query = USERS) -> list:
+    waits: list[float] = []
+    pages = list(fetch_pages(client, Documents(), query, {}, sleep=waits.append))  # type: ignore[arg-type]
+    return [pages, waits]
+
+
+def test_pages_follow_the_cursor_and_rename_records() -> None:
+    client = ScriptedClient([page([{"id": "a", "firstName": "A"}], "c1"), page([{"id": "b"}])])
+    pages, _ = run(client)
+    assert [p.records for p in pages] == [[{"id": "a", "first_name": "A"}], [{"id": "b"}]]
+    assert [c["after"] for c in client.calls] == [None, "c1"]
+    assert all(c["first"] == 300 for c in client.calls)
+
+
+def test_validation_error_makes_graphql_unavailable() -> None:
+    client = ScriptedClient([{"errors": [{"message": 'Cannot query field "nickname" on type "User".'}]}])
+    with pytest.raises(GraphQLUnavailable, match="Cannot query field"):
+        run(client)
+
+
+def test_a_refused_request_makes_graphql_unavailable_but_resource_errors_pass_through() -> None:
+    paid = ApiError("GraphQL is only available for paid account", status=400, code=200)
+    with pytest.raises(GraphQLUnavailable, match="paid account"):
+        run(ScriptedClient([paid]))
+    with pytest.raises(ResourceError):
+        run(ScriptedClient([ResourceError("gone", status=404, code=1001)]))
+
+
+def test_rate_limited_page_waits_and_is_sent_again() -> None:
+    limited = {
+        "data": {"users": None},
+        "errors": [{"message": "slow", "extensions": {"code": "RATE_LIMITED"}}],
+    }
+    client = ScriptedClient([limited, limited, page([{"id": "a"}])])
+    pages, waits = run(client)
+    assert [p.records for p in pages] == [[{"id": "a"}]]
+    assert waits == [1.0, 2.0]
+    with pytest.raises(RateLimitError):
+        run(ScriptedClient([limited] * 6))
+
+
+def test_not_found_on_the_connection_is_a_resource_error() -> None:
+    missing = {
+        "data": {"users": None},
+        "errors": [{"message": "User x not found", "extensions": {"code": "NOT_FOUND"}}],
+    }
+    with pytest.raises(ResourceError, match="not found"):
+        run(ScriptedClient([missing]))
+
+
+def test_other_connection_errors_are_retried_once_then_unavailable() -> None:
+    broken = {
+        "data": {"users": None},
+        "errors": [{"message": "boom", "extensions": {"code": "INTERNAL_ERROR"}}],
+    }
+    pages, _ = run(ScriptedClient([broken, page([{"id": "a"}])]))
+    assert [p.records for p in pages] == [[{"id": "a"}]]
+    with pytest.raises(GraphQLUnavailable, match="repeated failures"):
+        run(ScriptedClient([broken, broken]))
+
+
+def item_error(index: int, field: str = "email") -> dict:
+    return {
+        "message": "internal",
+        "path": ["users", "edges", index, field],
+        "extensions": {"code": "INTERNAL_ERROR"},
+    }
+
+
+def test_partial_page_is_retried_once_and_a_clean_retry_replaces_it() -> None:
+    partial = page([{"id": "a"}, {"id": "b", "email": None}], errors=[item_error(1)])
+    client = ScriptedClient([partial, page([{"id": "a"}, {"id": "b", "email": "b@x"}])])
+    pages, _ = run(client)
+    assert pages[0].records == [{"id": "a"}, {"id": "b", "email": "b@x"}]
+    assert pages[0].missing == ()
+    assert len(client.calls) == 2
+
+
+def test_partial_page_keeps_good_items_and_names_the_missing_ones() -> None:
+    partial = page([{"id": "a"}, {"id": "b", "email": None}], errors=[item_error(1)])
+    pages, _ = run(ScriptedClient([partial, partial]))
+    assert pages[0].records == [{"id": "a"}]
+    assert pages[0].missing == (("users.edges[1] (b)", "internal"),)
+
+
+def test_errors_under_a_nested_field_are_left_to_the_caller() -> None:
+    nested = Query("users_with_meetings", ("users",), "medium", nested=("meetings",))
+    body = page(
+        [{"id": "a", "meetings": None}],
+        errors=[item_error(0, "meetings") | {"extensions": {"code": "RATE_LIMITED"}}],
+    )
+    client = ScriptedClient([body])
+    pages, waits = run(client, nested)
+    assert pages[0].records == [{"id": "a", "meetings": None}]
+    assert pages[0].missing == () and waits == [] and len(client.calls) == 1

@@ -17,6 +17,7 @@ from etl.cli.common import (
     start_logging,
     warehouse_option,
 )
+from etl.cli.progress import sync_progress
 from etl.errors import ConfigError
 from etl.pipeline import SyncOptions, SyncResult, plan_sync, sync
 from etl.status import read_status
@@ -94,7 +95,8 @@ def sync_command(
         plans = plan_sync(settings, options)
         emit_json([p.as_dict() for p in plans])
         return
-    result = sync(settings, options)
+    with sync_progress() as progress:
+        result = sync(settings, options, progress=progress)
     _print_result(result)
     sys.exit(result.exit_code)
 

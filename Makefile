@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck bench bench-simulator serve clean
+.PHONY: demo test check lint typecheck bench bench-quick bench-simulator soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test  ## everything CI checks
+
+bench: $(STAMP)  ## every benchmark figure of the quality bars (several minutes; writes bench-results/)
+	$(BIN)/python -m etl.bench
+
+bench-quick: $(STAMP)  ## the same, smaller (no large profile)
+	$(BIN)/python -m etl.bench --quick
+
+soak: $(STAMP)  ## long fault-injection soak against the simulator (not in CI)
+	$(BIN)/python -m etl.bench.soak
 
 bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 	$(BIN)/python -m etl.simulator.bench

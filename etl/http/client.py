@@ -90,6 +90,9 @@ def endpoint_template(path: str) -> str:
     return "/".join(p if not p or p in ("v2", "v3") or _LITERAL_SEGMENT.match(p) else "{id}" for p in parts)
 
 
+MAX_TOKEN_REFRESHES = 3  # per request: distinct tokens refused before the refusal is final
+
+
 class ZoomClient:
     """One per account; thread-safe. Auth, per-category rate limits and retries live here and only here."""
 
@@ -216,11 +219,11 @@ class ZoomClient:
     ) -> Response:
         category = normalize_category(category)
         endpoint = endpoint_template(path)
-        refreshed = False
+        refused: set[str] = set()  # tokens Zoom refused during this request
         attempt_no = 0
 
         def attempt() -> Response:
-            nonlocal refreshed, attempt_no
+            nonlocal attempt_no
             attempt_no += 1
             try:
                 waited = self.limiter.acquire(category, units)
@@ -277,9 +280,11 @@ class ZoomClient:
                 raise fail(AuthError, message or "missing scope")
             if status == 401 or code == 124:
                 error = fail(AuthError, message or "access token refused")
-                if refreshed:
+                # A token refused twice is a real refusal; a fresh one refused is worth one more try
+                # (tokens can expire again while a request waits for its rate-limit slot), up to a bound.
+                if token in refused or len(refused) >= MAX_TOKEN_REFRESHES:
                     raise error
-                refreshed = True
+                refused.add(token)
                 self._auth.invalidate(token)
                 raise Retry(error, immediate=True)
             if status == 404 or code in RESOURCE_CODES:

@@ -12,6 +12,7 @@ from zoomfakes import API, SECRET, FakeClock, FakeZoom, account, bearer, setting
 
 from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, TransportError
 from etl.http import Response, ZoomClient, endpoint_template
+from etl.http.client import MAX_TOKEN_REFRESHES
 
 
 def ok(request: httpx.Request) -> httpx.Response:
@@ -45,12 +46,13 @@ def test_refresh_on_invalid_token_then_success(status: int) -> None:
     assert [bearer(r) for r in zoom.requests] == ["token-1", "token-2"]
 
 
-def test_refresh_only_once_per_request_then_auth_error() -> None:
+def test_refresh_a_bounded_number_of_times_per_request_then_auth_error() -> None:
     zoom = FakeZoom(lambda r: zoom_json(401, {"code": 124, "message": "Invalid access token."}))
     with zoom.client() as client, pytest.raises(AuthError) as caught:
         client.rest_get("/users", category="medium")
-    assert zoom.tokens_issued == 2
-    assert len(zoom.requests) == 2
+    assert zoom.tokens_issued == 1 + MAX_TOKEN_REFRESHES
+    assert len(zoom.requests) == 1 + MAX_TOKEN_REFRESHES
+    assert len({bearer(r) for r in zoom.requests}) == len(zoom.requests)  # never the same refused token twice
     assert caught.value.status == 401 and caught.value.code == 124
     assert "GET /v2/users" in str(caught.value)
     assert "token-" not in str(caught.value)

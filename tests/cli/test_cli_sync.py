@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +13,7 @@ import orjson
 import pytest
 from click.testing import Result
 
-from etl.errors import EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from etl.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 from etl.simulator.server import RunningSimulator
 from etl.streams import STREAMS
 from etl.warehouse.connection import Warehouse
@@ -124,3 +128,32 @@ def test_demo_runs_end_to_end_on_the_tiny_profile(run: Run, tmp_path: Path) -> N
     with open_read_only(warehouse) as conn:
         runs = conn.execute("SELECT status FROM _etl.runs ORDER BY started_at").fetchall()
     assert [r[0] for r in runs] == ["ok", "ok"]
+
+
+def test_refused_credentials_fail_the_run_with_exit_1_and_no_secret(
+    simulator: RunningSimulator, sim_env: Env, run: Run
+) -> None:
+    env = {**sim_env(simulator), "ZOOM_CLIENT_SECRET": "not-the-secret-4711"}
+    result = run("sync", env=env)
+    assert result.exit_code == EXIT_FAILED, result.output
+    summary = orjson.loads(result.stdout)
+    assert summary["status"] == "failed" and "refused" in summary["error"]
+    assert "not-the-secret-4711" not in result.output
+    with open_read_only(Path(env["ZOOM_ETL_WAREHOUSE"])) as conn:
+        assert conn.execute("SELECT status, exit_code FROM _etl.runs").fetchall() == [("failed", EXIT_FAILED)]
+
+
+def test_simulator_serve_answers_on_loopback_until_stopped(tmp_path: Path) -> None:
+    """The standalone server as a user starts it: prints its URL and credentials, serves, stops on SIGTERM."""
+    command = [sys.executable, "-m", "etl", "simulator", "serve", "--profile", "tiny", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            url = first.split(" at ", 1)[1].strip()
+            assert url.startswith("http://127.0.0.1:")
+            with urllib.request.urlopen(f"{url}/_sim/clock", timeout=10) as response:
+                assert orjson.loads(response.read())["now"].startswith("2026-")
+        finally:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0

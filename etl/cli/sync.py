@@ -64,6 +64,13 @@ def _print_result(result: SyncResult) -> None:
 @click.option("--source", type=click.Choice(["auto", "graphql", "rest"]), help="Source for every stream.")
 @click.option("--rate-share", type=float, help="Share of the account's rate limits to use (0-1].")
 @click.option("--no-raw", is_flag=True, help="Do not keep raw payloads (then `rebuild` cannot run).")
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Rows per load transaction (memory is bounded by it).",
+)
 @config_option
 @warehouse_option
 @logging_options
@@ -75,6 +82,7 @@ def sync_command(
     source: str | None,
     rate_share: float | None,
     no_raw: bool,
+    batch_rows: int,
     config_path: Path | None,
     warehouse: Path | None,
     log_format: str | None,
@@ -90,7 +98,9 @@ def sync_command(
     }
     settings = settings_from(flags, config_path)
     start_logging(settings, log_format, verbose)
-    options = SyncOptions(streams=_streams(streams), since=_since(since), full_refresh=full_refresh)
+    options = SyncOptions(
+        streams=_streams(streams), since=_since(since), full_refresh=full_refresh, batch_rows=batch_rows
+    )
     if dry_run:
         plans = plan_sync(settings, options)
         emit_json([p.as_dict() for p in plans])

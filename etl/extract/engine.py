@@ -201,12 +201,25 @@ def nested_page_size(medium_per_second: float) -> int:
     return max(1, min(300, math.floor(medium_per_second) - 1))
 
 
+# Where a sync's requests go, most first: participants and reports are Heavy; Light carries little.
+LANE_PRIORITY = ("heavy", "medium", "resource_intensive", "light")
+
+
 def fit_lanes(lanes: Mapping[str, int], cap: int) -> dict[str, int]:
-    """Shrink lanes proportionally to at most ``cap`` workers (the HTTP client's connection pool)."""
-    total = sum(lanes.values())
-    if total <= cap:
+    """At most ``cap`` workers (the HTTP client's connection pool), one per lane at least, the rest given
+    to the lanes in ``LANE_PRIORITY`` order up to what each needs. Shrinking every lane in proportion
+    would starve the Heavy lane, which carries most of a sync, to feed Light, which carries almost none."""
+    if sum(lanes.values()) <= cap:
         return dict(lanes)
-    return {name: max(1, size * cap // total) for name, size in lanes.items()}
+    fitted = {name: 1 for name in lanes}
+    spare = max(0, cap - len(lanes))
+    for name in sorted(
+        lanes, key=lambda n: LANE_PRIORITY.index(n) if n in LANE_PRIORITY else len(LANE_PRIORITY)
+    ):
+        extra = min(lanes[name] - 1, spare)
+        fitted[name] += extra
+        spare -= extra
+    return fitted
 
 
 def _track(run: Run, stream: Stream, state: Mapping[str, Any]) -> list[Event]:

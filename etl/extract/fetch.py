@@ -115,7 +115,9 @@ def _emit_page(
     on_records: OnRecords | None,
 ) -> None:
     if on_records is not None:  # first: it may take nested parts out of the records before they are shared
-        on_records(records)
+        # Only objects can name children; anything else still travels in the page, so normalize
+        # quarantines it in _etl.rejects instead of it vanishing here.
+        on_records([r for r in records if isinstance(r, dict)])
     if unit.emit_pages:
         emit(
             Page(

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from etl.records import Event
 
 LATENCY_S = 0.3  # the worst simulated latency the lanes are sized for
-MAX_WORKERS = 64
 EVENT_QUEUE_SIZE = 64
 _POLL_S = 0.1
 
@@ -44,14 +43,9 @@ class Cancelled(Exception):
 
 def lane_sizes(per_second: Mapping[str, float], *, share: float, scale: float) -> dict[str, int]:
     """Workers per category: requests in flight needed to reach the limit at ``LATENCY_S``, plus one."""
-    sizes = {
+    return {
         name: max(1, math.ceil(rate * share * scale * LATENCY_S) + 1) for name, rate in per_second.items()
     }
-    total = sum(sizes.values())
-    if total > MAX_WORKERS:
-        factor = MAX_WORKERS / total
-        sizes = {name: max(1, math.floor(size * factor)) for name, size in sizes.items()}
-    return sizes
 
 
 @dataclass(eq=False, slots=True)

@@ -17,7 +17,11 @@ random knob, in arrival order, so the same seed and the same request sequence gi
 - ``bad_record_rate`` / ``bad_record_endpoints``: REST list items spoiled (wrong types, missing or null
   identity fields, nested values, huge and unicode strings...), chosen by content, not by arrival order:
   see ``etl.simulator.rest.mangle``. ``bad_record_endpoints`` limits it to some route templates
-  (``"/report/activities"``); empty means every list endpoint. ``FaultInjector.mangled`` logs each one.
+  (``"/report/activities"``); empty means every list endpoint; ``bad_record_kinds`` limits the kinds.
+  ``FaultInjector.mangled`` logs each spoiled item;
+- ``page_token_expiry_every``: every N-th distinct ``next_page_token`` presented is found expired (error
+  300), once: the listing restarts, and the same token works the next time, so a listing restarts at most
+  once per page (Zoom's tokens live 15 minutes: a long backfill meets this).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class FaultSettings:
     malformed_rate: float = 0.0
     bad_record_rate: float = 0.0
     bad_record_endpoints: tuple[str, ...] = ()
+    bad_record_kinds: tuple[str, ...] = ()  # empty: every kind of etl.simulator.rest.mangle.KINDS
+    page_token_expiry_every: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -61,7 +67,14 @@ class FaultSettings:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"fault knob {name} must be within [0, 1], got {value}")
-        for name in ("timeout_s", "token_expiry_every", "storm_every", "storm_length", "storm_requests"):
+        for name in (
+            "timeout_s",
+            "token_expiry_every",
+            "storm_every",
+            "storm_length",
+            "storm_requests",
+            "page_token_expiry_every",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"fault knob {name} must be >= 0, got {getattr(self, name)}")
 
@@ -119,7 +132,10 @@ class FaultInjector:
         self._settings = settings
         self._storm_left = settings.storm_requests
         self.requests = 0
-        self.injected: dict[str, int] = dict.fromkeys((*KINDS, "token_expiry", "malformed", "bad_record"), 0)
+        self.injected: dict[str, int] = dict.fromkeys(
+            (*KINDS, "token_expiry", "malformed", "bad_record", "page_token_expiry"), 0
+        )
+        self._follow_ups: set[str] = set()
 
     @property
     def settings(self) -> FaultSettings:
@@ -166,12 +182,27 @@ class FaultInjector:
                 status = (500, 502, 503)[int(r_status * 3)]
             elif r_truncate < s.truncate_rate:
                 kind = "truncate"
-            if kind is not None:
-                self.injected[kind] += 1
             malformed = s.malformed_rate > 0 and self._malformed_rng.random() < s.malformed_rate
-            if malformed and kind is None:
-                self.injected["malformed"] += 1
             return Draw(kind, expire, status, malformed and kind is None)
+
+    def page_token_expires(self, token: str) -> bool:
+        """Called for each REST request that presents a ``next_page_token``: True when that token is the
+        N-th distinct one seen (each token is refused at most once)."""
+        with self._lock:
+            every = self._settings.page_token_expiry_every
+            if every <= 0 or token in self._follow_ups:
+                return False
+            self._follow_ups.add(token)
+            if len(self._follow_ups) % every == 0:
+                self.injected["page_token_expiry"] += 1
+                return True
+            return False
+
+    def applied(self, kind: str) -> None:
+        """Count a drawn fault once it is really applied (a request refused for its token first, say, never
+        gets the 5xx it drew), so ``injected`` is what clients actually met."""
+        with self._lock:
+            self.injected[kind] += 1
 
     def record_mangled(self, endpoint: str, kind: str, field: str, item: object, list_key: str) -> None:
         """Log one spoiled list item (``etl.simulator.rest.mangle``), as sent."""

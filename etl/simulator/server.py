@@ -69,6 +69,7 @@ class SimulatorConfig:
     token_ttl_s: float = 3600.0  # wall clock
     invalidate_previous_tokens: bool = False
     page_token_ttl_s: float = 900.0  # wall clock; Zoom: 15 minutes
+    page_size_cap: int = 0  # REST page sizes capped below Zoom's own caps (0: Zoom's), to page tiny accounts
     account_id: str | None = None  # None: the generated account's own id (what Zoom's admin page shows)
     client_id: str = "sim-client"
     client_secret: str = field(default="sim-secret", repr=False)
@@ -129,6 +130,8 @@ class App:
         self._graphql_requests = 0
         self._served = 0
         self._served_cond = threading.Condition()
+        self.running = threading.Event()  # cleared: API requests wait (a test holds a client mid-run)
+        self.running.set()
 
     # ---- entry -------------------------------------------------------------------------------------------
 
@@ -178,6 +181,7 @@ class App:
         if not self.tokens.valid(headers.get("Authorization")):
             return self._finish(endpoint, category, _json(401, INVALID_TOKEN))
         if draw.kind == "storm":
+            self.faults.applied("storm")
             name = {"light": "Light", "medium": "Medium", "heavy": "Heavy"}.get(
                 category or "", "Resource-intensive"
             )
@@ -202,6 +206,8 @@ class App:
                 body = {"code": 429, "message": decision.message}
                 return self._finish(endpoint, category, _json(429, body, decision.headers))
             decision_headers = decision.headers
+        if draw.kind in ("reset", "error", "timeout"):
+            self.faults.applied(draw.kind)
         if draw.kind == "reset":
             return self._finish(endpoint, category, Outcome(0, b"", fault="reset"))
         if draw.kind == "error":
@@ -239,21 +245,26 @@ class App:
         if gate.fault == "reset":
             gate.hold += hold
             return gate
+        parsed_query = dict(parse_qsl(query, keep_blank_values=True))
+        token = parsed_query.get("next_page_token")
+        if token and self.faults.page_token_expires(token):
+            self.pages.expire(token)
         req = Request(
             template=route.template,
             params={},
-            query=dict(parse_qsl(query, keep_blank_values=True)),
+            query=parsed_query,
             now=self.clock.now(),
             account=self.account,
             tokens=self.pages,
             plan=self.config.plan,
+            page_cap=self.config.page_size_cap,
         )
         settings = self.faults.settings
         status, body = dispatch(route, raw_params, req, drift=settings.drift)
         targets = settings.bad_record_endpoints
         if status == 200 and settings.bad_record_rate > 0 and (not targets or route.template in targets):
             rate, log = settings.bad_record_rate, self.faults.record_mangled
-            mangle.apply(body, route.template, self.config.seed, rate, log)
+            mangle.apply(body, route.template, self.config.seed, rate, log, settings.bad_record_kinds)
         return self._finish(
             endpoint,
             route.category,
@@ -348,6 +359,9 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        if not self.path.startswith("/_sim/"):
+            while not app.running.wait(0.05) and not app.stopping.is_set():
+                pass
         try:
             outcome = app.handle(method, self.path, self.headers, body)
         except Exception:  # a simulator bug: answer 500 and show the traceback on stderr
@@ -357,7 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
             outcome.fault = "reset"
         app.served()
         if outcome.fault == "malformed" and outcome.status == 200:
+            app.faults.applied("malformed")
             outcome.body += MALFORMED_TAIL  # complete, but not JSON: what a misbehaving proxy sends
+        if outcome.fault == "truncate":
+            app.faults.applied("truncate")
         if outcome.fault == "reset":
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -462,6 +479,14 @@ class RunningSimulator:
 
     def expire_page_tokens(self) -> int:
         return self.app.pages.expire_all()
+
+    def pause(self) -> None:
+        """Hold every API and OAuth request (control endpoints still answer) until ``resume()``: a client
+        stays mid-run, its warehouse open, for as long as a test needs."""
+        self.app.running.clear()
+
+    def resume(self) -> None:
+        self.app.running.set()
 
     def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
         """Block until the server has handled ``count`` requests since it started (a condition, not a

@@ -116,7 +116,9 @@ def fetch_pages(
     def records_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if endpoint.records_key is None:
             return [dict(body)] if body else []
-        return [dict(item) for item in body.get(endpoint.records_key) or [] if isinstance(item, Mapping)]
+        # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose them.
+        items = body.get(endpoint.records_key) or []
+        return [dict(item) if isinstance(item, Mapping) else item for item in items]
 
     requests: list[str] = []
 

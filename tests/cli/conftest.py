@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from simenv import sim_environ
 
 from etl.cli import cli
 from etl.simulator.server import RunningSimulator
@@ -39,17 +40,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 @pytest.fixture
 def sim_env(tmp_path: Path) -> Callable[[RunningSimulator], dict[str, str]]:
     def make(sim: RunningSimulator) -> dict[str, str]:
-        creds = sim.credentials
-        return {
-            "ZOOM_ACCOUNT_ID": creds["account_id"],
-            "ZOOM_CLIENT_ID": creds["client_id"],
-            "ZOOM_CLIENT_SECRET": creds["client_secret"],
-            "ZOOM_API_URL": sim.base_url,
-            "ZOOM_OAUTH_URL": sim.oauth_url,
-            "ZOOM_PLAN": sim.config.plan,
-            "ZOOM_ETL_WAREHOUSE": str(tmp_path / "zoom.duckdb"),
-            "ZOOM_ETL_RATE_SCALE": "50",
-        }
+        return sim_environ(sim, tmp_path / "zoom.duckdb")
 
     return make
 

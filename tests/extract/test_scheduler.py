@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from etl.extract.engine import fit_lanes, nested_page_size
-from etl.extract.scheduler import MAX_WORKERS, Group, Scheduler, lane_sizes
+from etl.extract.scheduler import Group, Scheduler, lane_sizes
 from etl.records import Checkpoint, Skip
 
 
@@ -91,8 +91,12 @@ def test_lane_sizing() -> None:
         {"light": 30, "medium": 20, "heavy": 10, "resource_intensive": 10 / 60}, share=0.8, scale=1
     )
     assert pro == {"light": 9, "medium": 6, "heavy": 4, "resource_intensive": 2}
-    huge = lane_sizes({"light": 3000, "heavy": 1000}, share=1, scale=1)
-    assert sum(huge.values()) <= MAX_WORKERS
-    assert fit_lanes(pro, 16) == {"light": 6, "medium": 4, "heavy": 3, "resource_intensive": 1}
     assert fit_lanes(pro, 64) == pro
+    # Over the cap, Heavy (most of a sync) is served first, then Medium; every lane keeps one worker.
+    assert fit_lanes(pro, 12) == {"light": 1, "medium": 6, "heavy": 4, "resource_intensive": 1}
+    scaled = lane_sizes(
+        {"light": 300, "medium": 200, "heavy": 100, "resource_intensive": 1}, share=1, scale=1
+    )
+    fitted = fit_lanes(scaled, 64)
+    assert sum(fitted.values()) == 64 and fitted["heavy"] == scaled["heavy"] and fitted["light"] >= 1
     assert nested_page_size(16.0) == 15 and nested_page_size(0.5) == 1 and nested_page_size(10_000) == 300

@@ -7,25 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simenv import sim_environ
 
 from etl.config import Settings, load_settings
 from etl.simulator.server import RunningSimulator
-
-
-def sim_environ(sim: RunningSimulator, warehouse: Path, **extra: str) -> dict[str, str]:
-    """The environment a cron job would have: credentials and URLs of the simulator, the warehouse."""
-    creds = sim.credentials
-    return {
-        "ZOOM_ACCOUNT_ID": creds["account_id"],
-        "ZOOM_CLIENT_ID": creds["client_id"],
-        "ZOOM_CLIENT_SECRET": creds["client_secret"],
-        "ZOOM_API_URL": sim.base_url,
-        "ZOOM_OAUTH_URL": sim.oauth_url,
-        "ZOOM_PLAN": sim.config.plan,
-        "ZOOM_ETL_WAREHOUSE": str(warehouse),
-        "ZOOM_ETL_RATE_SCALE": "50",
-        **extra,
-    }
 
 
 @pytest.fixture

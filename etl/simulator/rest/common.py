@@ -34,9 +34,12 @@ class Request:
     tokens: PageTokens
     plan: str
     extra: dict[str, object] = field(default_factory=dict)
+    page_cap: int = 0  # a lower page-size cap than Zoom's (0: none), so small accounts page too
 
     def page(self, items: Sequence[T], *, maximum: int = 300, default: int = 30) -> Page[T]:
         key = query_key(self.template, self.params, self.query)
+        if self.page_cap:
+            maximum, default = min(maximum, self.page_cap), min(default, self.page_cap)
         return paginate(self.tokens, key, self.query, items, maximum=maximum, default=default)
 
 

@@ -76,13 +76,13 @@ def _first(item: dict[str, Any], names: tuple[str, ...], test: Any = None) -> st
     return None
 
 
-def mangle(item: dict[str, Any], start: int) -> tuple[str, str, Any] | None:
-    """Spoil ``item`` in place with the first kind from ``KINDS[start]`` on that fits; (kind, field,
-    new item) or None if nothing fits."""
+def mangle(item: dict[str, Any], start: int, kinds: tuple[str, ...] = KINDS) -> tuple[str, str, Any] | None:
+    """Spoil ``item`` in place with the first of ``kinds`` from ``kinds[start]`` on that fits; (kind,
+    field, new item) or None if nothing fits."""
     text = _first(item, FREE_TEXT, lambda v: isinstance(v, str))
     identity = _first(item, IDENTITY_FIELDS, lambda v: v not in (None, ""))
-    for offset in range(len(KINDS)):
-        kind = KINDS[(start + offset) % len(KINDS)]
+    for offset in range(len(kinds)):
+        kind = kinds[(start + offset) % len(kinds)]
         if kind == "wrong_type":
             if isinstance(item.get("duration"), int) and not isinstance(item.get("duration"), bool):
                 item["duration"] = "forty-two"
@@ -98,7 +98,7 @@ def mangle(item: dict[str, Any], start: int) -> tuple[str, str, Any] | None:
                 item[identity] = None
             return kind, identity, item
         elif kind == "not_object":
-            return kind, "", f"not a record: {sorted(item)[:3]}"
+            return kind, "", "not a record: " + orjson.dumps(item).decode()  # a string, not an object
         elif text is not None:
             value: Any = {
                 "nested": {"unexpected": ["object"]},
@@ -111,8 +111,15 @@ def mangle(item: dict[str, Any], start: int) -> tuple[str, str, Any] | None:
     return None
 
 
-def apply(body: dict[str, Any], endpoint: str, seed: int, rate: float, log: Any) -> None:
-    """Spoil about ``rate`` of the list items of ``body`` (a REST list response), recording each."""
+def apply(
+    body: dict[str, Any], endpoint: str, seed: int, rate: float, log: Any, kinds: tuple[str, ...] = ()
+) -> None:
+    """Spoil about ``rate`` of the list items of ``body`` (a REST list response) with ``kinds`` (empty:
+    all), recording each."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown bad record kind(s) {sorted(unknown)}; known: {', '.join(KINDS)}")
+    kinds = kinds or KINDS
     for key, value in body.items():
         if not isinstance(value, list):
             continue
@@ -122,7 +129,8 @@ def apply(body: dict[str, Any], endpoint: str, seed: int, rate: float, log: Any)
             x = draw(seed, endpoint, item)
             if x >= rate:
                 continue
-            done = mangle(dict(item), int(x / rate * len(KINDS)) % len(KINDS))  # handlers may share items
+            start = int(x / rate * len(kinds)) % len(kinds)
+            done = mangle(dict(item), start, kinds)  # a copy: handlers may share items
             if done is None:
                 continue
             kind, field, new = done

@@ -72,6 +72,11 @@ class PageTokens:
             raise ApiError(400, 300, "The next page token is invalid or expired.")
         return entry[1]
 
+    def expire(self, token: str) -> bool:
+        """Forget one token (the ``page_token_expiry_every`` fault); True if it was live."""
+        with self._lock:
+            return self._issued.pop(token, None) is not None
+
     def expire_all(self) -> int:
         with self._lock:
             count = len(self._issued)

@@ -1,0 +1,124 @@
+"""Crash safety: a sync killed with SIGKILL at any point, then run again, ends with the same ``zoom``
+tables (core and history), row for row, as an uninterrupted run over the same simulated data.
+
+The child process kills itself at a named point (``etl.crashpoints``; exit status -9 proves it got
+there), or is killed from here once the simulator has served some requests. The rerun runs in this
+process (cheaper than another child; the warehouse cannot tell) against the same simulator: a fresh one
+with the same seed and clock as the reference run's.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import DAY_STEP, References, sync_here
+from reliability_kit import assert_same_data, child_command, child_env, run_child, run_cli
+
+from etl.simulator.server import RunningSimulator
+
+SIGKILLED = -signal.SIGKILL
+
+# Points of the first (full) sync: extraction, every step of a batch, history, the end of the run.
+FULL_SYNC_POINTS = [
+    "pipeline.event:15",  # the first pages are in memory, nothing committed
+    "pipeline.event:200",  # deep in extraction, several batches committed
+    "load.begin:3",
+    "load.after_raw:5",
+    "load.after_tables:4",  # rows written, their state not: between a batch and its state
+    "load.after_state:7",
+    "load.after_commit:9",
+    "pipeline.before_finish",
+]
+# Points of the incremental sync after one simulated day: users and meetings change, history moves.
+INCREMENTAL_POINTS = [
+    "history.after_close:1",  # current versions closed, their successors not yet inserted
+    "upsert.after_replace:2",
+    "load.after_tables:1",
+    "pipeline.before_analytics",
+]
+# With the export points (test_rel_concurrency.py): 12 named points, 14 placements.
+
+
+def _crash_then_rerun(sim: RunningSimulator, warehouse: Path, workdir: Path, point: str) -> None:
+    env = child_env(sim, warehouse)
+    crashed = run_child(env, workdir, crash_at=point)
+    assert crashed.returncode == SIGKILLED, (point, crashed.returncode, crashed.stderr[-2000:])
+    rerun = sync_here(sim, warehouse)
+    assert rerun.status == "ok", rerun.as_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", FULL_SYNC_POINTS)
+def test_full_sync_killed_at_a_point_then_rerun_equals_a_clean_run(
+    point: str, references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "zoom.duckdb"
+    _crash_then_rerun(fresh_sim(), warehouse, tmp_path, point)
+    assert_same_data(warehouse, references.full)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", INCREMENTAL_POINTS)
+def test_incremental_sync_killed_at_a_point_then_rerun_equals_a_clean_run(
+    point: str, references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    warehouse = references.copy("full", tmp_path / "zoom.duckdb")
+    sim = fresh_sim()
+    sim.advance(days=DAY_STEP)
+    _crash_then_rerun(sim, warehouse, tmp_path, point)
+    assert_same_data(warehouse, references.incremental)
+
+
+@pytest.mark.slow
+def test_killed_twice_in_a_row_then_rerun_equals_a_clean_run(
+    references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "zoom.duckdb"
+    sim = fresh_sim()
+    env = child_env(sim, warehouse)
+    for point in ("load.after_tables:3", "load.after_state:2"):
+        assert run_child(env, tmp_path, crash_at=point).returncode == SIGKILLED
+    assert sync_here(sim, warehouse).status == "ok"
+    assert_same_data(warehouse, references.full)
+
+
+@pytest.mark.slow
+def test_killed_from_outside_mid_extraction_then_rerun_equals_a_clean_run(
+    references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    """``kill -9`` from another process, at a moment chosen by progress (requests served), not a timer."""
+    sim = fresh_sim()
+    warehouse = tmp_path / "zoom.duckdb"
+    env = child_env(sim, warehouse)
+    child = subprocess.Popen(
+        child_command(50), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert sim.wait_for_requests(120, timeout=120), "the child never got going"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        _, err = child.communicate(timeout=60)
+    assert child.returncode == SIGKILLED, err.decode()[-2000:]
+    assert sync_here(sim, warehouse).status == "ok"
+    assert_same_data(warehouse, references.full)
+
+
+@pytest.mark.slow
+def test_cli_sync_killed_between_rows_and_state_then_rerun_equals_a_clean_run(
+    references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    """The same through ``zoom-etl sync`` itself (its default batches: here, one per run)."""
+    warehouse = tmp_path / "zoom.duckdb"
+    env = child_env(fresh_sim(), warehouse)
+    crashed = run_cli(["sync"], {**env, "ZOOM_ETL_CRASH_AT": "load.after_tables"}, tmp_path)
+    assert crashed.returncode == SIGKILLED, crashed.stderr[-2000:]
+    rerun = run_cli(["sync"], env, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert orjson.loads(rerun.stdout)["status"] == "ok"
+    assert_same_data(warehouse, references.full)

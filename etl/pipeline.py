@@ -262,6 +262,8 @@ def sync(
             errors=1 if error else 0,
             message=result.error,
             ended_at=result.ended_at,
+            retries=result.retries,
+            throttled=result.throttled,
         )
     return result
 

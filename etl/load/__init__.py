@@ -6,7 +6,8 @@
 plain events of ``etl.records`` and writes them.
 """
 
+from etl.load.background import BackgroundLoader
 from etl.load.batch import LoadResult, commit, load_tables
 from etl.load.upsert import upsert, version
 
-__all__ = ["LoadResult", "commit", "load_tables", "upsert", "version"]
+__all__ = ["BackgroundLoader", "LoadResult", "commit", "load_tables", "upsert", "version"]

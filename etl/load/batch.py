@@ -6,7 +6,7 @@ resumes from a checkpoint that matches the rows.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import duckdb
@@ -18,7 +18,7 @@ from etl.normalize import Normalized
 from etl.records import Checkpoint, Page, Skip, SourceChoice
 from etl.warehouse.connection import RunCounters, Warehouse
 from etl.warehouse.ddl import existing_columns
-from etl.warehouse.raw import land
+from etl.warehouse.raw import EncodedPages, land
 
 
 @dataclass(slots=True)
@@ -44,12 +44,35 @@ def commit(
 ) -> LoadResult:
     """Write one batch in one transaction. ``pages`` are the pages ``normalized`` was made from (they
     land in ``raw`` unless the warehouse was opened with ``raw=False``); checkpoints cover them."""
+    result = write(wh, run_id, normalized, pages=pages, checkpoints=checkpoints, skips=skips, sources=sources)
+    adopt(wh, normalized)
+    return result
+
+
+def adopt(wh: Warehouse, normalized: Normalized | None) -> None:
+    """After a commit: later batches normalize with the contracts it used (columns drift added)."""
+    if normalized is not None:
+        wh.contracts.update(normalized.contracts)
+
+
+def write(
+    wh: Warehouse,
+    run_id: str,
+    normalized: Normalized | None = None,
+    *,
+    pages: Sequence[Page] | EncodedPages = (),
+    checkpoints: Sequence[Checkpoint] = (),
+    skips: Sequence[Skip] = (),
+    sources: Sequence[SourceChoice] = (),
+) -> LoadResult:
+    """``commit`` without ``adopt``: touches only the connection and the run's counters, so it may run
+    on a loader thread while the caller normalizes the next batch (see ``etl.load.background``)."""
     result = LoadResult(wh.next_batch_seq())
     before = wh.counters.setdefault(run_id, RunCounters())
     counters = replace(before, rows=dict(before.rows))
     with wh.transaction() as conn:
         crashpoints.reach("load.begin")
-        if wh.raw and pages:
+        if wh.raw and len(pages):
             result.raw_pages = land(conn, pages, run_id, result.batch_seq)
         crashpoints.reach("load.after_raw")
         if normalized is not None:
@@ -71,22 +94,27 @@ def commit(
         crashpoints.reach("load.after_state")
     crashpoints.reach("load.after_commit")
     wh.counters[run_id] = counters
-    if normalized is not None:
-        wh.contracts.update(normalized.contracts)
     return result
 
 
 def load_tables(
-    conn: duckdb.DuckDBPyConnection, normalized: Normalized, tables: Collection[str] | None = None
+    conn: duckdb.DuckDBPyConnection,
+    normalized: Normalized,
+    tables: Collection[str] | None = None,
+    *,
+    into: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Add drift columns, then upsert every frame (``tables`` limits which); rows written per table."""
+    """Add drift columns, then upsert every frame (``tables`` limits which); rows written per table.
+    ``into`` writes a table's rows to another table of the same shape (``rebuild``'s shadow tables)."""
     rows: dict[str, int] = {}
     for table, frame in normalized.frames.items():
         if tables is not None and table not in tables:
             continue
         contract = normalized.contracts[table]
+        if into is not None and table in into:
+            contract = replace(contract, table=into[table])
         evolved = [c for c in contract.columns if c.evolved]
-        if evolved and not {c.name for c in evolved} <= existing_columns(conn, table):
+        if evolved and not {c.name for c in evolved} <= existing_columns(conn, contract.table):
             add_columns(conn, contract, evolved)
         rows[table] = upsert(conn, contract, frame)
     return rows

@@ -73,12 +73,12 @@ def source_choices(conn: duckdb.DuckDBPyConnection, items: Sequence[SourceChoice
         )
 
 
-def rejects(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
+def rejects(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, table: str = "_etl.rejects") -> int:
     if not len(frame):
         return 0
     conn.register("_reject_stage", frame)
     try:
-        conn.execute("INSERT INTO _etl.rejects BY NAME SELECT * FROM _reject_stage")
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _reject_stage")
     finally:
         conn.unregister("_reject_stage")
     return len(frame)

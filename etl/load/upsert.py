@@ -1,8 +1,12 @@
 """Set-based writes of normalized frames: upsert by primary key, SCD2 history, drift columns.
 
 Each function runs inside the caller's transaction and stages the frame once (DuckDB reads the Polars
-frame through Arrow without a copy). ``INSERT OR REPLACE ... BY NAME`` is the fastest upsert DuckDB has
-(STYLE.md §9); keys are unique per frame because normalization deduplicated them.
+frame through Arrow without a copy). The tables carry no PRIMARY KEY constraint (see
+``etl.contracts.table_ddl``: its index made loads 4x slower and grew with the table), so the key is
+enforced here: keys are unique per frame because normalization deduplicated them, and an upsert is
+``DELETE ... USING stage`` on the full key followed by ``INSERT ... BY NAME`` in the same transaction.
+The delete is a hash join whose build side is the batch; DuckDB pushes the batch's min/max key values
+into the table scan, so row groups outside the batch's time range are skipped rather than read.
 """
 
 from __future__ import annotations
@@ -17,19 +21,30 @@ from etl.warehouse.ddl import existing_columns
 
 
 def upsert(conn: duckdb.DuckDBPyConnection, contract: Contract, frame: pl.DataFrame) -> int:
-    """Insert or replace ``frame``'s rows in ``zoom.<table>``; with SCD2, also version the history."""
+    """Insert or replace ``frame``'s rows in ``zoom.<table>``; with SCD2, also version the history.
+
+    ``frame`` must hold each key at most once (``normalize`` guarantees it)."""
     if not len(frame):
         return 0
+    table = f"zoom.{contract.table}"
     rows = frame.drop("_row_hash") if "_row_hash" in frame.columns else frame
+    on = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in contract.key)
     conn.register("_stage", rows)
     try:
-        conn.execute(f"INSERT OR REPLACE INTO zoom.{contract.table} BY NAME SELECT * FROM _stage")
+        if _has_rows(conn, table):
+            conn.execute(f"DELETE FROM {table} AS t USING _stage AS s WHERE {on}")
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _stage")
     finally:
         conn.unregister("_stage")
     crashpoints.reach("upsert.after_replace")
     if contract.history_table:
         version(conn, contract, frame)
     return len(frame)
+
+
+def _has_rows(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` holds any row: a first load (and a rebuild) need no delete."""
+    return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchall()[0][0])
 
 
 def version(conn: duckdb.DuckDBPyConnection, contract: Contract, frame: pl.DataFrame) -> int:

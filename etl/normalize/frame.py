@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 import polars as pl
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class BadValue:
@@ -77,6 +79,10 @@ def _sanitize(records: Sequence[Any], fields: Sequence[str]) -> tuple[list[dict[
                 fixed = fixed if fixed is not None else dict(record)
                 fixed[field] = None
                 bad.append(BadValue(row, field, _dump(value), "nested value where a scalar is expected"))
+            elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                # Beyond any column's integer type: kept as text, so the typed conversion rejects the row.
+                fixed = fixed if fixed is not None else dict(record)
+                fixed[field] = str(value)
         clean.append(fixed if fixed is not None else record)
     return clean, bad
 
@@ -90,7 +96,7 @@ def _dump(value: Any) -> str:
 
 def record_fields(records: Sequence[Any]) -> set[str]:
     """Every field name seen in the records (non-dict records are skipped; they are rejected elsewhere)."""
-    if all(isinstance(r, dict) for r in records):
+    if set(map(type, records)) <= {dict}:
         return set().union(*records)
     return set().union(*(r for r in records if isinstance(r, dict)))
 

@@ -30,18 +30,16 @@ def participant_key(
     stable = stable_id.replace("", None)
     per_meeting = meeting_id.replace("", None)
     frame = pl.DataFrame({"s": stable, "m": per_meeting, "n": name, "e": email})
-    need_hash = frame.select(pl.col("s").is_null() & pl.col("m").is_null()).to_series()
-    hashed: list[str | None] = [None] * len(frame)
-    if need_hash.any():
-        guests = frame.with_row_index("_i").filter(need_hash)
-        pairs = guests.select("n", "e").unique()
-        lookup = {(n, e): guest_hash(n, e) for n, e in pairs.iter_rows()}
-        for i, n, e in guests.select("_i", "n", "e").iter_rows():
-            hashed[i] = lookup[(n, e)]
-    hashes = pl.Series("h", hashed, dtype=pl.String)
-    return frame.select(
-        pl.coalesce(pl.col("s"), pl.lit("u:") + pl.col("m"), pl.lit(hashes)).alias("participant_key")
-    ).to_series()
+    key = pl.coalesce(pl.col("s"), pl.lit("u:") + pl.col("m"))
+    guests = frame.filter(pl.col("s").is_null() & pl.col("m").is_null()).select("n", "e").unique()
+    if not len(guests):
+        return frame.select(key.alias("participant_key")).to_series()
+    # Hash each distinct (name, email) once in Python, then join the hashes back in Polars.
+    hashes = guests.with_columns(
+        pl.Series("h", [guest_hash(n, e) for n, e in guests.iter_rows()], dtype=pl.String)
+    )
+    joined = frame.join(hashes, on=["n", "e"], how="left", nulls_equal=True, maintain_order="left")
+    return joined.select(pl.coalesce(key, pl.col("h")).alias("participant_key")).to_series()
 
 
 def row_hash(frame: pl.DataFrame, columns: list[str], optional: list[str]) -> pl.Series:

@@ -8,6 +8,7 @@ tables), the rejects, and the schema changes seen. Nothing here knows about HTTP
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,8 +89,9 @@ def normalize_table(
         target.extend(s for s in column.sources if s in seen and s not in target)
     text, bad = frames.text_frame(records, scalar, nested)
     evolved = [c for c in contract.columns if c.evolved]
-    if evolved:
-        text = text.with_columns(_evolved_column(records, c) for c in evolved)
+    if evolved:  # records with no known field at all leave ``text`` without rows: build it, not extend it
+        columns = [_evolved_column(records, c) for c in evolved]
+        text = text.with_columns(columns) if text.width else pl.DataFrame(columns)
     parts = [text] if text.width else []
     parts.append(pages.select(pl.all().gather(page_of_row)))
     if extras:
@@ -102,7 +104,9 @@ def normalize_table(
     data = data.with_columns(
         _typed(c, pl.col(f"__raw_{c.name}"), keyed, fast=True).alias(c.name) for c in contract.columns
     )
-    timed = [c for c in contract.columns if c.type == "TIMESTAMPTZ"]
+    # The fast path reads only the common spelling (REST times, integer durations); the few columns
+    # where some value missed it are converted again with every format Zoom uses.
+    timed = [c for c in contract.columns if c.type == "TIMESTAMPTZ" or c.unit]
     if timed:
         missed = data.select(_unparsed(c).any().alias(c.name) for c in timed).row(0, named=True)
         retry = [c for c in timed if missed[c.name]]
@@ -112,7 +116,11 @@ def normalize_table(
         if column.derive == "participant_key":
             data = data.with_columns(_participant_key(data, column))
 
-    problems = [_problems(c, data) for c in contract.columns]
+    checks = [(c, mask, reason) for c in contract.columns for mask, reason in _checks(c)]
+    if checks and data.select(pl.any_horizontal(mask for _, mask, _ in checks).any()).item():
+        problems = [_problems(c, data, [(m, r) for c2, m, r in checks if c2 is c]) for c in contract.columns]
+    else:
+        problems = []
     problems += [_bad_values(bad, contract, data), _frozen(frozen, records, data)]
     found = pl.concat([_PROBLEMS, *(p for p in problems if p is not None and len(p))], how="vertical")
     rejects = _reject_frame(found, contract.table, records, data, stream)
@@ -120,9 +128,9 @@ def normalize_table(
     good = data.filter(~pl.col("_pos").is_in(rejected.implode())) if len(rejected) else data
 
     before = len(good)
-    good = good.sort(["_batch", "_synced_at", "_pos"]).unique(
-        subset=[_key_source(k) for k in contract.key], keep="last", maintain_order=True
-    )
+    if not _in_order(good):
+        good = good.sort(["_batch", "_synced_at", "_pos"])
+    good = good.filter(pl.struct(_key_source(k) for k in contract.key).is_last_distinct())
     out = good.select(
         pl.col("_account_id").alias("account_id"),
         *contract.column_names,
@@ -136,8 +144,22 @@ def normalize_table(
     return TableResult(out, rejects, changes, contract, len(rejected), before - len(good))
 
 
+def _in_order(data: pl.DataFrame) -> bool:
+    """Whether rows are already ordered by (batch, fetched_at, position), as a sync's batch nearly
+    always is (pages arrive in fetch order): then the sort before deduplication can be skipped."""
+    if len(data) < 2:
+        return True
+    batch = pl.col("_batch").diff()
+    later = pl.col("_synced_at").diff() >= pl.duration(microseconds=0)
+    # ``_pos`` is a row index, and filtering keeps order: it is ascending already.
+    return bool(data.select(((batch > 0) | ((batch == 0) & later)).slice(1).all()).item())
+
+
 def _key_source(name: str) -> str:
     return "_account_id" if name == "account_id" else name
+
+
+COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 
 
 def _drift(
@@ -148,8 +170,14 @@ def _drift(
     added = []
     for name in unknown:
         kind = frames.field_kind(records, name)
-        changes.append(SchemaChange(contract.table, name, contract.drift, kind, stream))
-        added.append((name, kind))
+        mode = contract.drift
+        if mode == "evolve" and not COLUMN_NAME.fullmatch(name):
+            # Not a name a column can take ("*", "^a.*$", "_pos" would clash with our own columns): the
+            # field is recorded as discarded; its values stay in raw.pages.
+            mode = "discard"
+        changes.append(SchemaChange(contract.table, name, mode, kind, stream))
+        if mode == "evolve":
+            added.append((name, kind))
     if contract.drift == "evolve" and added:
         contract = contract.with_evolved(added)
     return contract, changes, unknown if contract.drift == "freeze" else []
@@ -199,7 +227,7 @@ def _typed(column: Column, raw: pl.Expr, keyed: frozenset[str], *, fast: bool = 
     if kind == "DOUBLE":
         return parse.number(value)
     if column.unit:
-        return parse.duration(value, column.unit, dtype)
+        return parse.integer(value, dtype) if fast else parse.duration(value, column.unit, dtype)
     return parse.integer(value, dtype)
 
 
@@ -215,7 +243,8 @@ def _participant_key(data: pl.DataFrame, column: Column) -> pl.Series:
     )
 
 
-def _problems(column: Column, data: pl.DataFrame) -> pl.DataFrame | None:
+def _checks(column: Column) -> list[tuple[pl.Expr, str]]:
+    """(mask, reason) pairs: the rows whose value in ``column`` is a reject, and why."""
     raw = pl.col(f"__raw_{column.name}")
     typed = pl.col(column.name)
     checks = []
@@ -228,6 +257,11 @@ def _problems(column: Column, data: pl.DataFrame) -> pl.DataFrame | None:
             checks.append((typed.is_null() & ~unparsed, "missing required value"))
     elif not column.nullable:
         checks.append((typed.is_null(), "missing required value"))
+    return checks
+
+
+def _problems(column: Column, data: pl.DataFrame, checks: list[tuple[pl.Expr, str]]) -> pl.DataFrame | None:
+    raw = pl.col(f"__raw_{column.name}")
     out = [
         data.filter(mask).select(
             "_pos",

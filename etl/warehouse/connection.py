@@ -25,6 +25,9 @@ from etl.warehouse import ddl
 from etl.warehouse.lock import WarehouseLock
 
 CATALOG = "warehouse"
+ROW_GROUP_SIZE = 16_384
+CHECKPOINT_THRESHOLD = "64MB"
+MEMORY_LIMIT = "64MB"
 
 
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -81,20 +84,39 @@ class Warehouse:
         file = None if memory else Path(path)
         lock = None
         if file is not None:
-            file.parent.mkdir(parents=True, exist_ok=True)
-            lock = WarehouseLock(file)
-            lock.acquire()
+            try:  # a path under a file, a read-only directory...: one clear line, not a traceback
+                file.parent.mkdir(parents=True, exist_ok=True)
+                lock = WarehouseLock(file)
+                lock.acquire()
+            except OSError as exc:
+                raise WarehouseError(f"cannot open warehouse {path}: {exc.strerror or exc}") from exc
         try:
             conn = duckdb.connect(":memory:")
             if file is not None:
                 # Attached under a fixed name: connecting to "zoom.duckdb" directly would name the
                 # catalog "zoom", and every "zoom.<table>" would then be ambiguous.
-                conn.execute(f"ATTACH '{_sql_text(str(file))}' AS {CATALOG}")
+                # Row groups of 16k rows (DuckDB's default is 122,880): a transaction that appends a
+                # full row group writes it compressed straight to the file instead of to the WAL (to be
+                # compressed again at the next checkpoint), so a batch of participants costs about a
+                # third less CPU and the un-checkpointed data held in memory stays small. Readers need
+                # no option: the row group size only decides how new rows are laid out.
+                conn.execute(
+                    f"ATTACH '{_sql_text(str(file))}' AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+                )
                 conn.execute(f"USE {CATALOG}")
             conn.execute("SET TimeZone = 'UTC'")
-            # Checkpoint (fold the WAL into the file) rarely: each checkpoint rewrites the key indexes,
-            # and doing it after every batch made loads 5x slower. close() checkpoints once.
-            conn.execute("SET checkpoint_threshold = '1GB'")
+            # Large batches bypass the WAL (above); small ones (users, meetings) go through it, and a
+            # checkpoint folds it into the file once it reaches this size. Bigger means fewer, longer
+            # checkpoints and more memory held meanwhile; tables have no key index to rewrite.
+            conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
+            if file is not None:
+                # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
+                # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
+                # table); bigger queries on this connection spill to disk instead. (An in-memory
+                # warehouse lives in that pool, so it keeps DuckDB's default.)
+                conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+                # Spill next to the warehouse, not into ".tmp" of the current directory.
+                conn.execute(f"SET temp_directory = '{_sql_text(str(file))}.tmp'")
             if threads:
                 conn.execute(f"SET threads = {int(threads)}")
             base = dict(contracts) if contracts is not None else load_contracts()
@@ -187,11 +209,13 @@ class Warehouse:
         errors: int = 0,
         message: str = "",
         ended_at: datetime | None = None,
+        retries: int = 0,
+        throttled: int = 0,
     ) -> None:
-        """Close the run's row: status (ok | partial | failed), exit code, request counts, errors."""
+        """Close the run's row: status (ok | partial | failed), exit code, request counts, retries, 429s."""
         self.conn.execute(
             "UPDATE _etl.runs SET ended_at = ?, status = ?, exit_code = ?, requests_by_category = ?,"
-            " errors = ?, message = ? WHERE run_id = ?",
+            " errors = ?, message = ?, retries = ?, throttled = ? WHERE run_id = ?",
             [
                 ended_at or datetime.now(UTC),
                 status,
@@ -199,6 +223,8 @@ class Warehouse:
                 orjson.dumps(dict(requests_by_category or {})).decode(),
                 errors,
                 message,
+                retries,
+                throttled,
                 run_id,
             ],
         )

@@ -29,6 +29,8 @@ BOOKKEEPING = (
   rejects INTEGER NOT NULL DEFAULT 0,
   schema_changes INTEGER NOT NULL DEFAULT 0,
   exit_code INTEGER,
+  retries INTEGER,                    -- HTTP requests retried (5xx, resets, timeouts, 429s, expired tokens)
+  throttled INTEGER,                  -- 429 responses received
   message VARCHAR
 )""",
     """CREATE TABLE IF NOT EXISTS _etl.state (
@@ -95,20 +97,72 @@ BOOKKEEPING = (
   fetched_at TIMESTAMPTZ NOT NULL,
   context JSON,
   record_count INTEGER NOT NULL,
-  records VARCHAR NOT NULL,           -- the page's records as JSON text (records::JSON to query)
+  -- The page's records: one JSON array (UTF-8), compressed by codec. DuckDB is told not to compress
+  -- them again: trying to (at every checkpoint) cost more than landing them.
+  records BLOB NOT NULL USING COMPRESSION 'uncompressed',
+  codec VARCHAR NOT NULL,             -- zstd, or json (uncompressed text, from before compression)
+  json_bytes BIGINT,                  -- size of the JSON text, to decompress it in one step
   PRIMARY KEY (batch_seq, page_no)
 )""",
 )
+
+# ``rebuild`` fills these, then swaps them in (see etl.warehouse.rebuild).
+SHADOW = "_rebuild_"
+SHADOW_REJECTS = "_etl._rebuild_rejects"
+
+# raw.pages before records were compressed held them as VARCHAR: converted in place on open.
+_RAW_MIGRATION = {
+    "records": "ALTER TABLE raw.pages ALTER COLUMN records TYPE BLOB USING encode(records)",
+    "codec": "ALTER TABLE raw.pages ADD COLUMN codec VARCHAR NOT NULL DEFAULT 'json'",
+    "json_bytes": "ALTER TABLE raw.pages ADD COLUMN json_bytes BIGINT",
+}
 
 
 def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -> None:
     """Create every schema and table (idempotent), then add columns newer contracts declare."""
     for statement in BOOKKEEPING:
         conn.execute(statement)
+    for column in ("retries", "throttled"):  # warehouses made before these counters existed
+        conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} INTEGER")
+    migrate_raw(conn)
+    drop_shadows(conn)
     for contract in contracts:
         for statement in table_ddl(contract):
             conn.execute(statement)
         add_missing_columns(conn, contract)
+
+
+def drop_shadows(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Drop the shadow tables an interrupted ``rebuild`` left behind; returns the tables dropped."""
+    rows = conn.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND ((schema_name = 'zoom' AND starts_with(table_name, ?))"
+        " OR (schema_name = '_etl' AND table_name = ?))",
+        [SHADOW, SHADOW_REJECTS.split(".", 1)[1]],
+    ).fetchall()
+    for schema, table in rows:
+        conn.execute(f"DROP TABLE {schema}.{quote(table)}")
+    return [f"{schema}.{table}" for schema, table in rows]
+
+
+def migrate_raw(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Convert a ``raw.pages`` that stores records as text to the compressed layout (kept exact: the
+    old rows become codec ``json``). Step by step, so an interrupted migration resumes. Returns the
+    columns changed."""
+    types = dict(
+        conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_catalog = current_database() AND table_schema = 'raw' AND table_name = 'pages'"
+        ).fetchall()
+    )
+    steps = [
+        column
+        for column in _RAW_MIGRATION
+        if (types.get(column) != "BLOB" if column == "records" else column not in types)
+    ]
+    for column in steps:
+        conn.execute(_RAW_MIGRATION[column])
+    return steps
 
 
 def existing_columns(conn: duckdb.DuckDBPyConnection, table: str, schema: str = "zoom") -> set[str]:

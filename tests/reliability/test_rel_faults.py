@@ -14,6 +14,7 @@ from conftest import References, sync_here
 from reliability_kit import assert_same_data
 
 from etl.simulator.server import RunningSimulator
+from etl.warehouse.reader import open_read_only
 
 # Seconds. Only the cases that inject timeouts shorten the client's timeouts (every one of them: connect,
 # read, write, pool): elsewhere a loaded CI machine could time out a healthy request and blur the count.
@@ -89,6 +90,9 @@ def test_sync_under_faults_completes_with_identical_tables(
         assert seen["token_expiry"] > 0 and seen["401"] > 0
     summary = result.as_dict()
     assert summary["retries"] == result.retries and summary["throttled"] == result.throttled
+    with open_read_only(warehouse) as conn:  # the run log in the warehouse counts them too
+        logged = conn.execute("SELECT retries, throttled FROM _etl.runs WHERE run_id = ?", [result.run_id])
+        assert logged.fetchall() == [(result.retries, result.throttled)]
 
 
 @pytest.mark.slow

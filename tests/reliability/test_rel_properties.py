@@ -147,7 +147,6 @@ def test_restarts_are_bounded() -> None:
     assert MAX_RESTARTS >= 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG reported to the lead: normalize raises instead of rejecting")
 @pytest.mark.parametrize("batch", CRASHERS.values(), ids=CRASHERS.keys())
 def test_normalize_rejects_instead_of_crashing_on(batch: list[Any]) -> None:
     page = Page("meeting_participants", "acct", "rest", "GET /x", T0, batch, {"meeting_uuid": "m"})

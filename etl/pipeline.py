@@ -26,7 +26,8 @@ from etl.config import AccountSettings, Settings
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
 from etl.http.client import ZoomClient
-from etl.load import commit
+from etl.load import LoadResult
+from etl.load.background import BackgroundLoader
 from etl.normalize import normalize
 from etl.records import Checkpoint, Event, Page, Skip, SourceChoice
 from etl.streams import BY_NAME, STREAMS
@@ -128,24 +129,29 @@ class _Batch:
         return bool(self.pages or self.checkpoints or self.skips or self.sources)
 
 
-def _flush(wh: Warehouse, run_id: str, batch: _Batch, result: SyncResult) -> None:
-    normalized = normalize(batch.pages, wh.contracts, run_id) if batch.pages else None
-    loaded = commit(
-        wh,
+def _flush(loader: BackgroundLoader, run_id: str, batch: _Batch, result: SyncResult) -> None:
+    """Normalize ``batch`` here and hand it to the loader, which commits it while the next batch is
+    normalized (DuckDB writes without the GIL). Commits keep their order, one transaction each."""
+    normalized = normalize(batch.pages, loader.wh.contracts, run_id) if batch.pages else None
+    skipped, chosen = len(batch.skips), {c.stream: c.source for c in batch.sources}
+
+    def account_for(loaded: LoadResult) -> None:  # on this thread, once the batch is committed
+        for table, count in loaded.rows.items():
+            result.rows[table] = result.rows.get(table, 0) + count
+        result.rejects += loaded.rejects
+        result.skips += skipped
+        result.schema_changes += loaded.schema_changes
+        result.sources.update(chosen)
+
+    loader.submit(
         run_id,
         normalized,
         pages=batch.pages,
         checkpoints=batch.checkpoints,
         skips=batch.skips,
         sources=batch.sources,
+        on_done=account_for,
     )
-    for table, count in loaded.rows.items():
-        result.rows[table] = result.rows.get(table, 0) + count
-    result.rejects += loaded.rejects
-    result.skips += len(batch.skips)
-    result.schema_changes += loaded.schema_changes
-    for choice in batch.sources:
-        result.sources[choice.stream] = choice.source
 
 
 def pending_keys(wh: Warehouse, account_id: str, now: datetime) -> dict[str, list[str]]:
@@ -169,7 +175,7 @@ def _states(wh: Warehouse, account_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _sync_account(
-    wh: Warehouse,
+    loader: BackgroundLoader,
     run_id: str,
     account: AccountSettings,
     settings: Settings,
@@ -178,6 +184,7 @@ def _sync_account(
     client: ZoomClient,
     progress: Progress | None,
 ) -> None:
+    wh = loader.wh
     now = client.server_now()
     events = extract(
         account,
@@ -197,14 +204,15 @@ def _sync_account(
             crashpoints.reach("pipeline.event")
             due = time.monotonic() - batch.opened >= options.batch_seconds
             if batch.rows >= options.batch_rows or (due and batch):
-                _flush(wh, run_id, batch, result)
+                _flush(loader, run_id, batch, result)
                 batch = _Batch()
                 if progress:
                     progress(account.account_id, result.rows)
     finally:
         # What arrived before a failure is consistent (checkpoints follow their pages): keep it.
         if batch:
-            _flush(wh, run_id, batch, result)
+            _flush(loader, run_id, batch, result)
+        loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
         if progress:
             progress(account.account_id, result.rows)
 
@@ -223,7 +231,7 @@ def sync(
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
-    with Warehouse.open(settings.warehouse, raw=settings.raw_landing) as wh:
+    with Warehouse.open(settings.warehouse, raw=settings.raw_landing) as wh, BackgroundLoader(wh) as loader:
         started = datetime.now(UTC)
         run_id = wh.start_run(names, started_at=started)
         result = SyncResult(run_id, "running", EXIT_OK, started, started)
@@ -232,7 +240,7 @@ def sync(
         for account in settings.accounts:
             with ZoomClient(account, settings, transport=transport) as client:
                 try:
-                    _sync_account(wh, run_id, account, settings, options, result, client, progress)
+                    _sync_account(loader, run_id, account, settings, options, result, client, progress)
                 except ZoomEtlError as exc:
                     error = exc
                     log.error("account %s: %s", account.account_id, exc)

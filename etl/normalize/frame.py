@@ -46,6 +46,8 @@ def text_frame(
     frame = pl.DataFrame()
     if fields:
         try:
+            if not set(map(type, records)) <= {dict}:  # lists would be read as rows: sanitize first
+                raise TypeError("not every record is an object")
             frame = pl.DataFrame(records, schema=schema, strict=False)
         except (pl.exceptions.PolarsError, TypeError, ValueError):
             records, bad = _sanitize(records, fields)

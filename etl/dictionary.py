@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import duckdb
-
 from etl.analytics import SCHEMA, Report
 from etl.contracts import Contract
 
@@ -24,20 +22,6 @@ HISTORY = (
     ("is_current", "BOOLEAN", "True for the current version."),
     ("_row_hash", "VARCHAR", "Hash of the tracked columns; a new version starts when it changes."),
 )
-
-
-def evolved_contracts(
-    conn: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract]
-) -> dict[str, Contract]:
-    """The contracts plus the columns schema drift added to this warehouse (``_etl.schema_changes``)."""
-    rows = conn.execute(
-        "SELECT table_name, column_name, column_type FROM _etl.schema_changes"
-        " WHERE mode = 'evolve' ORDER BY seq"
-    ).fetchall()
-    added: dict[str, list[tuple[str, str]]] = {}
-    for table, column, type_ in rows:
-        added.setdefault(table, []).append((column, type_))
-    return {name: c.with_evolved(added.get(name, [])) for name, c in contracts.items()}
 
 
 def _cell(text: str) -> str:

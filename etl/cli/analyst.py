@@ -22,9 +22,10 @@ import pyarrow as pa
 from etl.analytics import find_report, load_reports, open_reader, report_list, run_report, run_sql
 from etl.cli.common import config_option, settings_from, warehouse_option
 from etl.contracts import load_contracts
-from etl.dictionary import evolved_contracts, render
+from etl.dictionary import render
 from etl.errors import ConfigError, LockedError
 from etl.output import FORMATS, write_result
+from etl.warehouse.connection import evolved_contracts
 from etl.warehouse.reader import open_read_only
 
 format_option = click.option(

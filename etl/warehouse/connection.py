@@ -121,7 +121,7 @@ class Warehouse:
                 conn.execute(f"SET threads = {int(threads)}")
             base = dict(contracts) if contracts is not None else load_contracts()
             ddl.create_all(conn, base.values())
-            live = _with_evolved(conn, base)
+            live = evolved_contracts(conn, base)
             for contract in live.values():
                 ddl.add_missing_columns(conn, contract)
         except duckdb.Error as exc:
@@ -254,8 +254,10 @@ class Warehouse:
         return {r[0] for r in rows}
 
 
-def _with_evolved(conn: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> dict[str, Contract]:
-    """The contracts plus the columns schema drift added in earlier runs (mode evolve)."""
+def evolved_contracts(
+    conn: duckdb.DuckDBPyConnection, contracts: Mapping[str, Contract]
+) -> dict[str, Contract]:
+    """The contracts plus the columns schema drift added in earlier runs (``_etl.schema_changes``, evolve)."""
     rows = conn.execute(
         "SELECT table_name, column_name, column_type FROM _etl.schema_changes"
         " WHERE mode = 'evolve' ORDER BY seq"

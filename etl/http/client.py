@@ -90,7 +90,7 @@ def endpoint_template(path: str) -> str:
     return "/".join(p if not p or p in ("v2", "v3") or _LITERAL_SEGMENT.match(p) else "{id}" for p in parts)
 
 
-MAX_TOKEN_REFRESHES = 3  # per request: distinct tokens refused before the refusal is final
+MAX_TOKEN_REFRESHES = 5  # per request: distinct tokens refused before the refusal is final
 
 
 class ZoomClient:

@@ -30,7 +30,7 @@ CASES: dict[str, dict[str, Any]] = {
     "429 storms": {"storm_every": 60, "storm_length": 5},
     # Several expiries per run, some while other requests are waiting or retrying: each refused token
     # is refreshed (a bounded number of times per request) and the request retried.
-    "token expiry every 40 requests": {"token_expiry_every": 40},
+    "token expiry every 50 requests": {"token_expiry_every": 50},
     "all at once": {
         "error_rate": 0.10,
         "reset_rate": 0.03,

@@ -86,7 +86,11 @@ def demo(warehouse: Path, profile: str, seed: int, rate_scale: float, latency_ms
         for table, count in sorted(table_counts(wh.conn).items()):
             click.echo(f"  {table:<24} {count:>8,}")
         click.echo(f"\nreport {SAMPLE_REPORT} (last 7 days):")
-        write_table(analytics.run_report(wh.conn, SAMPLE_REPORT), sys.stdout, max_rows=7)
+        latest = analytics.run_sql(
+            wh.conn, f"SELECT * FROM analytics.{SAMPLE_REPORT} ORDER BY day DESC LIMIT 7"
+        )
+        if latest is not None:
+            write_table(latest, sys.stdout)
     click.echo(
         f'\ntry: zoom-etl sql --warehouse {warehouse} "SELECT * FROM analytics.user_engagement LIMIT 5"'
     )

@@ -8,12 +8,12 @@ meeting list, and ``"55:01"`` / ``"1:02:03"`` durations in the dashboard.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from etl.simulator.model import Account, Meeting, MeetingInstance, User, WebinarInstance
+from etl.simulator.model import Account, Meeting, MeetingInstance, Participant, User, WebinarInstance
 from etl.simulator.rest.errors import ApiError
 from etl.simulator.rest.paging import Page, PageTokens, paginate, query_key
 
@@ -232,3 +232,28 @@ def meeting_at(meeting: Meeting, now: datetime) -> Meeting:
 
 def full_name(u: User) -> str:
     return u.display_name or f"{u.first_name} {u.last_name}".strip()
+
+
+def report_participant_item(
+    p: Participant, *, registrant: bool, stamp: Callable[[datetime], str] = iso
+) -> dict[str, object]:
+    """One item of a participants report; meeting reports stamp times as ``...Z``, webinar reports with
+    milliseconds (``stamp=iso_ms``), as Zoom does."""
+    item: dict[str, object] = {
+        "id": p.id,
+        "user_id": p.user_id,
+        "participant_user_id": p.participant_user_id,
+        "name": p.name,
+        "user_email": p.user_email,
+        "join_time": stamp(p.join_time),
+        "leave_time": stamp(p.leave_time),
+        "duration": p.duration,
+        "failover": p.failover,
+        "status": p.status,
+        "customer_key": p.customer_key,
+    }
+    if p.bo_mtg_id:
+        item["bo_mtg_id"] = p.bo_mtg_id
+    if registrant and p.registrant_id:
+        item["registrant_id"] = p.registrant_id
+    return item

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from etl.simulator.model import MeetingInstance, Participant, User
+from etl.simulator.model import MeetingInstance, User
 from etl.simulator.rest.common import (
     RECENT_MONTHS,
     Request,
@@ -15,6 +15,7 @@ from etl.simulator.rest.common import (
     iso,
     mdy,
     meeting_instance,
+    report_participant_item,
     start_of,
     user,
     window,
@@ -98,27 +99,6 @@ def user_meetings(req: Request) -> tuple[int, dict]:
 
 def meeting_details(req: Request) -> tuple[int, dict]:
     return 200, instance_details(req, meeting_instance(req, reported=True), report=True)
-
-
-def report_participant_item(p: Participant, *, registrant: bool) -> dict[str, object]:
-    item: dict[str, object] = {
-        "id": p.id,
-        "user_id": p.user_id,
-        "participant_user_id": p.participant_user_id,
-        "name": p.name,
-        "user_email": p.user_email,
-        "join_time": iso(p.join_time),
-        "leave_time": iso(p.leave_time),
-        "duration": p.duration,
-        "failover": p.failover,
-        "status": p.status,
-        "customer_key": p.customer_key,
-    }
-    if p.bo_mtg_id:
-        item["bo_mtg_id"] = p.bo_mtg_id
-    if registrant and p.registrant_id:
-        item["registrant_id"] = p.registrant_id
-    return item
 
 
 def meeting_participants(req: Request) -> tuple[int, dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl.simulator.model import Participant, Webinar, WebinarInstance
+from etl.simulator.model import Webinar, WebinarInstance
 from etl.simulator.rest.common import (
     Request,
     envelope,
@@ -10,6 +10,7 @@ from etl.simulator.rest.common import (
     iso,
     iso_ms,
     numeric_id,
+    report_participant_item,
     user,
     webinar_instance,
 )
@@ -118,28 +119,9 @@ def report_details(req: Request) -> tuple[int, dict]:
     return 200, _details(req, webinar_instance(req, reported=True))
 
 
-def _report_item(p: Participant, *, registrant: bool) -> dict[str, object]:
-    item: dict[str, object] = {
-        "id": p.id,
-        "user_id": p.user_id,
-        "participant_user_id": p.participant_user_id,
-        "name": p.name,
-        "user_email": p.user_email,
-        "join_time": iso_ms(p.join_time),
-        "leave_time": iso_ms(p.leave_time),
-        "duration": p.duration,
-        "failover": p.failover,
-        "status": p.status,
-        "customer_key": p.customer_key,
-    }
-    if registrant and p.registrant_id:
-        item["registrant_id"] = p.registrant_id
-    return item
-
-
 def report_participants(req: Request) -> tuple[int, dict]:
     i = webinar_instance(req, reported=True)
     registrant = "registrant_id" in req.query.get("include_fields", "")
     page = req.page(req.account.webinar_participants(i, req.now))
-    items = [_report_item(p, registrant=registrant) for p in page.items]
+    items = [report_participant_item(p, registrant=registrant, stamp=iso_ms) for p in page.items]
     return 200, envelope(page, "participants", items)

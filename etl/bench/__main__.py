@@ -332,6 +332,10 @@ def _local_rows(local: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _mb(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} MB"
+
+
 def _large_rows(large: dict[str, Any]) -> list[Row]:
     limit = TARGETS["large_peak_rss_mb"]
     return [
@@ -346,6 +350,13 @@ def _large_rows(large: dict[str, Any]) -> list[Row]:
             "4",
             f"  rows/s ({large['rows']:,} rows, {large['participant_rows']:,} participants)",
             f"{large['rows_per_s']:,.0f} ({large['wall_seconds']:,.1f} s)",
+            "",
+            "",
+        ),
+        (
+            "4",
+            "  peak RSS of the simulator serving it",
+            _mb(large.get("simulator_peak_rss_mb")),
             "",
             "",
         ),

@@ -112,6 +112,17 @@ class Simulator:
     def stats(self) -> dict[str, Any]:
         return dict(self._control("GET", "/_sim/stats"))
 
+    def peak_rss_mb(self) -> float | None:
+        """The simulator process's peak RSS so far (``VmHWM`` in ``/proc``; None where there is none)."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+        return None
+
     def reset_stats(self) -> None:
         self._control("POST", "/_sim/stats/reset")
 
@@ -332,6 +343,7 @@ def bench_large(workdir: Path, *, profile: str, seed: int) -> tuple[dict[str, An
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with Simulator.start(warehouse.parent, profile=profile, seed=seed, rate_limits=False) as sim:
         run = run_sync(sim, warehouse, rate_scale=LARGE_CLIENT_SCALE, name="large")
+        simulator_rss = sim.peak_rss_mb()
     participants = int(run.summary["rows"].get("meeting_participants", 0))
     figures = {
         "profile": profile,
@@ -344,6 +356,7 @@ def bench_large(workdir: Path, *, profile: str, seed: int) -> tuple[dict[str, An
         "participant_rows_per_s": round(participants / run.seconds, 1),
         "requests": run.api_requests,
         "peak_rss_mb": round(run.peak_rss_mb, 1),
+        "simulator_peak_rss_mb": None if simulator_rss is None else round(simulator_rss, 1),
         "warehouse_mb": round(warehouse.stat().st_size / 2**20, 1),
     }
     return figures, warehouse

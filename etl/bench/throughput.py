@@ -1,6 +1,7 @@
 """Local throughput: decode + normalize + load of participant pages, and rebuild from raw.
 
-    python -m etl.bench.throughput [--rows 600000] [--batch-rows 50000] [--no-raw] [--serial] [--out FILE]
+    python -m etl.bench.throughput [--rows 600000] [--batch-rows 50000] [--no-raw] [--serial] [--stages]
+                                   [--out FILE]
 
 Builds realistic ``GET /report/meetings/{uuid}/participants`` page bodies (300 records each, as bytes,
 with guests, rejoins and signed-in users) and spools them to a file, then times, on a real DuckDB file:
@@ -9,7 +10,9 @@ body → ``Page`` → ``normalize`` → load (raw landing on, one transaction pe
 the load overlaps the next batch's decode and normalize through ``BackgroundLoader`` unless
 ``--serial``), and ``rebuild``. Prints a table with rows/s, CPU time per row and the machine's load
 average (this box is shared: CPU per row is the steadier figure), writes JSON, and reports peak RSS.
-No network, no simulator: this is the local bar of PRODUCT.md.
+``--stages`` adds where the CPU goes: each stage of the same path run alone, one after the other, in
+process CPU microseconds per row (Polars' and DuckDB's own threads included). No network, no
+simulator: this is the local bar of PRODUCT.md.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from typing import Any
 import orjson
 
 from etl.load import BackgroundLoader, LoadResult, commit
+from etl.load.batch import write
 from etl.normalize import normalize
+from etl.normalize.frame import text_frame
 from etl.records import Checkpoint, Page
 from etl.warehouse import Warehouse
 from etl.warehouse.connection import scalar
+from etl.warehouse.raw import encode_pages
 from etl.warehouse.rebuild import rebuild
 
 PAGE_SIZE = 300
@@ -213,6 +219,49 @@ def run(rows: int, batch_rows: int, raw: bool, directory: Path, *, overlap: bool
     }
 
 
+STAGES = {
+    "decode": "decode (orjson.loads, Python objects)",
+    "text_frame": "  records -> Polars text frame (from_dicts)",
+    "normalize": "normalize (text frame included)",
+    "raw_encode": "raw landing: orjson.dumps + zstd",
+    "write": "write: one transaction (raw, rows, state)",
+    "checkpoint": "final CHECKPOINT",
+}
+
+
+def stage_costs(rows: int, batch_rows: int, directory: Path) -> dict[str, float]:
+    """Process CPU microseconds per row of each stage, each run alone (serially) on every batch."""
+    cpu = dict.fromkeys(STAGES, 0.0)
+
+    def timed(stage: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        before = _cpu()
+        out = fn(*args, **kwargs)
+        cpu[stage] += _cpu() - before
+        return out
+
+    def decode(chunk: list[tuple[str, bytes]]) -> list[Page]:
+        at = datetime(2024, 6, 1, tzinfo=UTC)
+        return [
+            Page(STREAM, "bench", "rest", "GET", at, orjson.loads(b)["participants"], {"meeting_uuid": u})
+            for u, b in chunk
+        ]
+
+    with Warehouse.open(directory / "stages.duckdb") as wh:
+        run_id = wh.start_run([STREAM])
+        pending = list(iter_participant_pages(rows))
+        per_batch = max(1, batch_rows // PAGE_SIZE)
+        for start in range(0, len(pending), per_batch):
+            pages = timed("decode", decode, pending[start : start + per_batch])
+            records = [r for p in pages for r in p.records]
+            timed("text_frame", text_frame, records, sorted(records[0]))
+            normalized = timed("normalize", normalize, pages, wh.contracts, run_id)
+            encoded = timed("raw_encode", encode_pages, pages)
+            timed("write", write, wh, run_id, normalized, pages=encoded)
+        timed("checkpoint", wh.conn.execute, "CHECKPOINT")
+        wh.finish_run(run_id, status="ok", exit_code=0)
+    return {stage: seconds * 1e6 / rows for stage, seconds in cpu.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m etl.bench.throughput", description=__doc__.split("\n")[0]
@@ -223,10 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--serial", action="store_true", help="commit on the calling thread (no BackgroundLoader overlap)"
     )
+    parser.add_argument("--stages", action="store_true", help="also time each stage alone (CPU per row)")
     parser.add_argument("--out", type=Path, default=Path("bench-throughput.json"), help="JSON result file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="zoom-etl-bench-") as tmp:
         result = run(args.rows, args.batch_rows, not args.no_raw, Path(tmp), overlap=not args.serial)
+        if args.stages:
+            result["stage_cpu_us_per_row"] = stage_costs(args.rows, args.batch_rows, Path(tmp))
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     lines = [
         ("rows (pages of 300)", f"{result['rows']:,} ({result['pages']:,})"),
@@ -255,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         ("peak RSS", f"{result['peak_rss_mb']:,.0f} MB"),
     ]
+    if "stage_cpu_us_per_row" in result:
+        lines.append(("stages alone, process CPU per row", ""))
+        lines += [(f"  {STAGES[k]}", f"{v:.2f} us") for k, v in result["stage_cpu_us_per_row"].items()]
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         print(f"{key:<{width}}  {value}")

@@ -14,6 +14,7 @@ import pytest
 
 from etl.analytics import load_reports
 from etl.bench.__main__ import FIGURES, PARTS, main, missing_figures, parse_parts
+from etl.bench.throughput import STAGES, stage_costs
 from etl.streams import STREAMS
 
 
@@ -52,6 +53,7 @@ def test_every_part_runs_and_the_json_has_every_figure(
     assert inc["request_fraction"] == pytest.approx(inc["requests"] / full["requests"], abs=1e-4)
 
     assert results["large"]["participant_rows"] > 0 and results["large"]["peak_rss_mb"] > 0
+    assert results["large"]["simulator_peak_rss_mb"] > 0  # read from /proc while the simulator runs
     assert set(results["analytics"]["views"]) == {r.name for r in load_reports()}
 
     economy = results["economy"]
@@ -80,3 +82,11 @@ def test_parts_are_chosen_by_name_and_analytics_brings_the_large_sync() -> None:
     assert parse_parts("analytics") == ("large", "analytics")
     with pytest.raises(SystemExit, match="unknown part"):
         parse_parts("sync,speed")
+
+
+def test_stage_costs_cover_every_stage_of_the_path(tmp_path: Path) -> None:
+    costs = stage_costs(3_000, 600, tmp_path)
+    assert list(costs) == list(STAGES)
+    assert all(v >= 0 for v in costs.values())
+    assert costs["normalize"] > 0 and costs["write"] > 0  # a stage not run would read 0
+    assert list(tmp_path.glob("stages.duckdb")), "the stages ran on a real DuckDB file"

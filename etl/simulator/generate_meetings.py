@@ -251,6 +251,28 @@ class HostPlan:
                     meeting, 8, start, timedelta(minutes=int(_as_of(meeting, occ).duration)), invited
                 )
 
+    def all_hands(self, invited: int) -> None:
+        """A type-8 series every 4 weeks with the whole company invited: a participants report of 300+
+        rows (several pages of ``page_size=300``), as real accounts have."""
+        window = self._window()
+        if window is None:
+            return
+        rng, span = self.rng, self.span
+        created = window[0].replace(microsecond=0)
+        first = span.work_time(rng, max(created, span.start) + DAY * rng.randint(1, 7), quarter=True)
+        occurrences = []
+        at = first
+        while at <= span.horizon + timedelta(days=30):
+            occurrences.append(at)
+            at += WEEK * 4
+        meeting = self._finish(
+            self._define(8, "All hands", created, first, 60, tuple(occurrences)), forced=True
+        )
+        for occ in occurrences:
+            if span.start - DAY <= occ < span.horizon:
+                start = occ + timedelta(seconds=rng.randint(-60, 240))
+                self._instance(meeting, 8, start, timedelta(minutes=60), invited)
+
     def no_fixed_time(self, *, early: bool = False, edit_at: datetime | None = None) -> None:
         """A type-3 series (no fixed time): instances whenever the host starts it, about weekly."""
         window = self._window()
@@ -331,6 +353,8 @@ class HostPlan:
             self.no_fixed_time(early=True, edit_at=span.epoch + DAY * 2)
             self.one_off(max(2, int(self.rate * 0.35 * weeks)), delete_first_at=span.epoch - DAY * 10)
             self.instant(max(2, int(self.rate * 0.2 * weeks)), first_alone=True)
+            if span.profile.all_hands:  # last, so the owner's other meetings draw as they always did
+                self.all_hands(span.profile.all_hands)
             return
         for _ in range(int(self.rate * 0.3 + rng.random())):
             self.recurring(daily=False)

@@ -250,6 +250,7 @@ class Profile:
     meetings_per_user_week: float
     mean_participants: float
     webinars_per_month: int
+    all_hands: int = 0  # people invited to the owner's all-hands every 4 weeks (0: none); 300+ rows a report
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -3,8 +3,9 @@
 ``tiny`` is for unit tests: small enough to generate in a few milliseconds, yet it holds every special
 case the extractors must handle (rejoins, same-named guests, UUIDs with ``/``, late reports, deactivations
 after the clock's start...). ``demo`` is what ``zoom-etl demo`` syncs. ``bench`` is sized for the
-rate-limit benchmark (100k+ participant rows) and ``large`` for the memory bar (1M+ participant rows,
-participants generated lazily, never stored).
+rate-limit benchmark (~100k participant rows) and ``large`` for the memory bar (1.1M participant rows
+within the 6 months Zoom's reports reach, generated lazily, never stored). Both hold an all-hands every 4
+weeks, whose participants report spans several pages of 300.
 
 Every profile keeps ``future_days`` (>= 14) of data beyond the clock's start, revealed as the clock moves.
 """
@@ -42,15 +43,17 @@ PROFILES: dict[str, Profile] = {
         meetings_per_user_week=6.0,
         mean_participants=8.0,
         webinars_per_month=8,
+        all_hands=400,
     ),
     "large": Profile(
         name="large",
         users=1500,
-        history_days=400,
+        history_days=200,
         future_days=14,
         meetings_per_user_week=2.5,
-        mean_participants=9.0,
+        mean_participants=18.0,
         webinars_per_month=20,
+        all_hands=900,
     ),
 }
 

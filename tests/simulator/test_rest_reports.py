@@ -148,3 +148,26 @@ def test_active_hosts_report_adds_up(client) -> None:
     body = client.get_ok(f"/v2/report/users?{_window(client.sim)}&page_size=300")
     assert body["total_meetings"] == sum(u["meetings"] for u in body["users"]) > 0
     assert body["total_meeting_minutes"] == sum(u["meeting_minutes"] for u in body["users"])
+
+
+def test_an_all_hands_report_spans_pages_of_300_rows_each_row_once(simulator_factory, zoom_client) -> None:
+    client = zoom_client(simulator_factory(profile="bench", rate_limits=False, plan="business"))
+    sim = client.sim
+    now = sim.clock.now()
+    all_hands = [i for i in sim.account.all_instances(now, reported_only=True) if i.topic == "All hands"]
+    assert all_hands, "the bench profile holds all-hands meetings"
+    widest = max(all_hands, key=lambda i: len(sim.account.participants(i, now)))
+    expected = sim.account.participants(widest, now)
+    assert len(expected) > 300
+    path = f"/v2/report/meetings/{quote(quote(widest.uuid, safe=''), safe='')}/participants?page_size=300"
+    pages, token = [], ""
+    while True:
+        body = client.get_ok(path + (f"&next_page_token={token}" if token else ""))
+        pages.append(body["participants"])
+        token = body["next_page_token"]
+        if not token:
+            break
+    assert [len(p) for p in pages[:-1]] == [300] * (len(pages) - 1) and len(pages) >= 2
+    rows = [(r["user_id"], r["join_time"]) for page in pages for r in page]
+    assert len(rows) == len(set(rows)) == len(expected)
+    assert body["total_records"] == len(expected)

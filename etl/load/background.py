@@ -75,18 +75,22 @@ class BackgroundLoader:
         run_id: str,
         normalized: Normalized | None = None,
         *,
-        pages: Sequence[Page] = (),
+        pages: Sequence[Page] | EncodedPages = (),
         checkpoints: Sequence[Checkpoint] = (),
         skips: Sequence[Skip] = (),
         sources: Sequence[SourceChoice] = (),
         on_done: OnDone | None = None,
     ) -> None:
-        """Hand over one batch (the arguments of ``etl.load.commit``). Waits for the previous batch to
-        be committed first, reports it (``on_done``) and raises its error, if it failed."""
+        """Hand over one batch (the arguments of ``etl.load.commit``; ``pages`` may come encoded
+        already). Waits for the previous batch to be committed first, reports it (``on_done``) and
+        raises its error, if it failed."""
         # Compress here, where the GIL is held anyway: on the worker, each page's compression would
         # release the GIL and then wait for the caller's thread to give it back. The job keeps only the
         # compressed pages, so the records can be freed while the batch is written.
-        landing = encode_pages(pages) if self.wh.raw and pages else EncodedPages.empty()
+        if not self.wh.raw or not len(pages):
+            landing = EncodedPages.empty()
+        else:
+            landing = pages if isinstance(pages, EncodedPages) else encode_pages(pages)
         self.drain()
         job = _Job(run_id, normalized, landing, checkpoints, skips, sources, on_done)
         with self._cond:

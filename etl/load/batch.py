@@ -37,7 +37,7 @@ def commit(
     run_id: str,
     normalized: Normalized | None = None,
     *,
-    pages: Sequence[Page] = (),
+    pages: Sequence[Page] | EncodedPages = (),
     checkpoints: Sequence[Checkpoint] = (),
     skips: Sequence[Skip] = (),
     sources: Sequence[SourceChoice] = (),

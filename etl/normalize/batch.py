@@ -74,6 +74,38 @@ def normalize(
     return result
 
 
+def merge(parts: Sequence[Normalized]) -> Normalized:
+    """One batch normalized in several parts (in arrival order, each part normalized with the contracts
+    the part before it returned) → what ``normalize`` would have made of the whole batch at once:
+    frames concatenated, a key that two parts hold kept once (latest wins: ``_synced_at``, then
+    arrival), rejects and schema changes gathered, the last part's contracts."""
+    if len(parts) == 1:
+        return parts[0]
+    last = parts[-1]
+    rejects = pl.concat([p.rejects for p in parts], how="vertical")
+    result = Normalized({}, rejects, [], dict(last.contracts))
+    seen: set[tuple[str, str, str]] = set()
+    for part in parts:
+        for change in part.schema_changes:
+            if (change.table, change.column, change.stream) not in seen:
+                seen.add((change.table, change.column, change.stream))
+                result.schema_changes.append(change)
+        for table, count in part.rejected_rows.items():
+            result.rejected_rows[table] = result.rejected_rows.get(table, 0) + count
+        for table, count in part.duplicates.items():
+            result.duplicates[table] = result.duplicates.get(table, 0) + count
+    for table in dict.fromkeys(t for p in parts for t in p.frames):
+        frames = [p.frames[table] for p in parts if table in p.frames]
+        if len(frames) == 1:
+            result.frames[table] = frames[0]
+            continue
+        whole = pl.concat(frames, how="diagonal").sort("_synced_at", maintain_order=True)
+        kept = whole.filter(pl.struct(result.contracts[table].key).is_last_distinct())
+        result.frames[table] = kept
+        result.duplicates[table] = result.duplicates.get(table, 0) + len(whole) - len(kept)
+    return result
+
+
 def _add(result: Normalized, reject_parts: list[pl.DataFrame], table: TableResult) -> None:
     assert table.contract is not None
     name = table.contract.table

@@ -62,6 +62,15 @@ class EncodedPages:
     def empty(cls) -> EncodedPages:
         return cls(pl.DataFrame())
 
+    @classmethod
+    def concat(cls, parts: Sequence[EncodedPages]) -> EncodedPages:
+        """The pages of ``parts`` in order, renumbered as one batch's pages."""
+        frames = [p.frame for p in parts if p.frame.height]
+        if not frames:
+            return cls.empty()
+        frame = pl.concat(frames, how="vertical")
+        return cls(frame.with_columns(pl.int_range(frame.height, dtype=pl.Int32).alias("page_no")))
+
 
 def encode_pages(pages: Sequence[Page]) -> EncodedPages:
     """The CPU work of landing, done apart from the transaction (``BackgroundLoader`` does it on the

@@ -42,8 +42,9 @@ def settings_for(sim: RunningSimulator, warehouse: Path, **flags: Any) -> Any:
     return load_settings(given, {"ZOOM_CLIENT_SECRET": creds["client_secret"]}, None)
 
 
-def sync_here(sim: RunningSimulator, warehouse: Path, **flags: Any) -> SyncResult:
-    return sync(settings_for(sim, warehouse, **flags), SyncOptions(batch_rows=100))
+def sync_here(sim: RunningSimulator, warehouse: Path, *, part_rows: int = 40, **flags: Any) -> SyncResult:
+    """A sync in small batches, each normalized in parts (so every test here goes through the merge)."""
+    return sync(settings_for(sim, warehouse, **flags), SyncOptions(batch_rows=100, part_rows=part_rows))
 
 
 def make_sim(**overrides: Any) -> RunningSimulator:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from etl.contracts import Contract, load_contracts
-from etl.normalize import normalize
+from etl.normalize import merge, normalize
 from etl.records import Page
 
 P = "meeting_participants"
@@ -219,3 +219,58 @@ def test_scd2_tables_carry_a_row_hash_that_ignores_volatile_columns(
     )
     assert first.frames["users"]["_row_hash"][0] == later.frames["users"]["_row_hash"][0]
     assert first.frames["users"]["_row_hash"][0] != moved.frames["users"]["_row_hash"][0]
+
+
+def _sorted(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
+    return frame.select(sorted(frame.columns)).sort(list(key))
+
+
+def test_a_batch_normalized_in_parts_merges_to_what_one_pass_makes(
+    contracts: dict[str, Contract], make_page: Callable[..., Page]
+) -> None:
+    """Parts (as ``pipeline.Batch`` makes them) + ``merge`` == ``normalize`` of the whole batch: a key
+    seen in two parts keeps its latest version, a field new in one part becomes a column for all,
+    rejects and duplicates are counted once each."""
+    first = [
+        make_page(
+            P,
+            [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=60)],
+            at=1,
+            context={"meeting_uuid": UUID},
+        ),
+        make_page(
+            P,
+            [seg("Bob", "2024-03-01T10:00:00Z", user_id="7", duration="oops")],
+            at=1,
+            context={"meeting_uuid": UUID},
+        ),
+        make_page("users", [{"id": "u1", "email": "a@x.io", "type": 1, "dept": "Ops"}], at=1),
+    ]
+    second = [
+        # the same segment again, fetched later with another duration: the later one wins
+        make_page(P, [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=90,
+                          new_field="n")], at=2, context={"meeting_uuid": UUID}),
+        make_page(P, [seg("Cy", "2024-03-01T11:00:00Z", user_id="8"),
+                      seg("Cy", "2024-03-01T11:00:00Z", user_id="8")], at=2, context={"meeting_uuid": UUID}),
+        make_page("users", [{"id": "u1", "email": "a@x.io", "type": 2, "dept": "Ops"}], at=2),
+    ]  # fmt: skip
+    whole = normalize(first + second, contracts, "r1")
+    one = normalize(first, contracts, "r1")
+    two = normalize(second, one.contracts, "r1")
+    merged = merge([one, two])
+
+    assert set(merged.frames) == set(whole.frames)
+    for table, frame in whole.frames.items():
+        key = whole.contracts[table].key
+        assert _sorted(merged.frames[table], key).equals(_sorted(frame, key)), table
+    participants = merged.frames[P].sort("participant_key")
+    assert participants.filter(pl.col("participant_key") == "P1")["duration"].to_list() == [90]
+    assert "new_field" in participants.columns
+    assert merged.duplicates == whole.duplicates and merged.duplicates[P] == 2
+    assert merged.rejected_rows == whole.rejected_rows and merged.rejected_rows[P] == 1
+    assert merged.rejects.sort("payload").equals(whole.rejects.sort("payload"))
+    assert {(c.table, c.column) for c in merged.schema_changes} == {
+        (c.table, c.column) for c in whole.schema_changes
+    }
+    assert len(merged.schema_changes) == len(whole.schema_changes)
+    assert merged.frames["users"]["type"].to_list() == [2]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from etl.records import Event
 
 LATENCY_S = 0.3  # the worst simulated latency the lanes are sized for
-EVENT_QUEUE_SIZE = 32  # events waiting for the pipeline: at most 32 pages of 300 decoded records (~20 MB)
+EVENT_QUEUE_SIZE = 16  # events waiting for the pipeline: at most 16 pages of 300 decoded records (~10 MB)
 _POLL_S = 0.1
 
 Emit = Callable[[Event], None]

@@ -274,3 +274,21 @@ def test_a_batch_normalized_in_parts_merges_to_what_one_pass_makes(
     }
     assert len(merged.schema_changes) == len(whole.schema_changes)
     assert merged.frames["users"]["type"].to_list() == [2]
+
+
+def test_merge_keeps_the_later_fetch_even_when_it_arrived_first(
+    contracts: dict[str, Contract], make_page: Callable[..., Page]
+) -> None:
+    """Concurrent fetches can arrive out of order: latest wins by fetch time, as in one pass."""
+    late = make_page(
+        P,
+        [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=90)],
+        at=5,
+        context={"meeting_uuid": UUID},
+    )
+    early = make_page(P, [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=60)], at=1,
+                      context={"meeting_uuid": UUID})  # fmt: skip
+    one = normalize([late], contracts, "r1")
+    merged = merge([one, normalize([early], one.contracts, "r1")])
+    assert merged.frames[P]["duration"].to_list() == [90]
+    assert merged.frames[P].equals(normalize([late, early], contracts, "r1").frames[P])

@@ -105,6 +105,7 @@ class Scheduler:
         self._open = 0
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._consumer_gone = threading.Event()
         self._started = False
 
     @property
@@ -149,6 +150,7 @@ class Scheduler:
                     yield item  # type: ignore[misc]
             finally:
                 self._cancel.set()
+                self._consumer_gone.set()
                 self._drain()
 
     # ---- workers ---------------------------------------------------------------------------------------
@@ -188,10 +190,16 @@ class Scheduler:
                 continue
 
     def _force(self, item: object) -> None:
-        """Put even when cancelled: the failure or the end must reach the consumer. Never drops an event
-        (a dropped page followed by its checkpoint would lose data); a consumer that is gone has drained
-        the queue, so there is room."""
-        self._events.put(item)
+        """Put even when cancelled: the failure or the end must reach the consumer, so this never drops
+        an item while the consumer reads (a dropped page followed by its checkpoint would lose data).
+        Once the consumer is gone nobody reads: the item is dropped rather than waited on forever (when
+        more workers fail at once than the queue holds, the drain makes room for only some of them)."""
+        while not self._consumer_gone.is_set():
+            try:
+                self._events.put(item, timeout=_POLL_S)
+                return
+            except queue.Full:
+                continue
 
     def _drain(self) -> None:
         for tasks in self._lanes.values():

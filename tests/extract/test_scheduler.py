@@ -47,6 +47,31 @@ def test_a_failing_task_is_raised_on_the_consumer_thread() -> None:
         list(scheduler.events())
 
 
+def test_more_workers_failing_at_once_than_the_queue_holds_do_not_hang_the_consumer() -> None:
+    """Every worker fails together (a server that always errors): the first failure is raised and the
+    workers still blocked putting theirs into a full queue exit instead of waiting forever."""
+    workers = 8
+    scheduler = Scheduler({"light": workers}, queue_size=2)
+    all_started = threading.Barrier(workers)
+
+    def fail(emit) -> None:
+        all_started.wait(5)
+        raise RuntimeError("server down")
+
+    for _ in range(workers):
+        scheduler.submit("light", fail)
+    done = threading.Event()
+
+    def consume() -> None:
+        with pytest.raises(RuntimeError, match="server down"):
+            list(scheduler.events())
+        done.set()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    assert done.wait(10), "the consumer hung behind workers blocked on a full event queue"
+
+
 def test_the_event_queue_is_bounded_and_closing_the_consumer_cancels() -> None:
     scheduler = Scheduler({"light": 1}, queue_size=2)
     produced = []

@@ -36,8 +36,10 @@ from etl.warehouse.ddl import SHADOW, SHADOW_REJECTS, drop_shadows
 from etl.warehouse.raw import RawPage, replay
 
 REBUILD_RUN = "rebuild"
-# Decoded rows held at once, like a sync's batch part: a rebuild of `large` peaks at 345 MB (481 at 25k).
-CHUNK_ROWS = 10_000
+# Rows per chunk (decoded at once, one transaction): one DuckDB row group (16,384), the smallest chunk
+# that still writes straight to the file. Smaller chunks go through the WAL: at 10,000 rows a rebuild
+# costs 12 us of CPU a row instead of 9. Peak RSS rebuilding `large`: 445 MB (481 MB at 25,000 rows).
+CHUNK_ROWS = 16_384
 
 
 def rebuild(

@@ -101,6 +101,13 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def participant_page(uuid: str, body: bytes, fetched: datetime) -> Page:
+    """A participants page body decoded into the ``Page`` a sync would emit for it."""
+    records = orjson.loads(body)["participants"]
+    request = f"GET /report/meetings/{uuid}/participants"
+    return Page(STREAM, "bench", "rest", request, fetched, records, {"meeting_uuid": uuid})
+
+
 def time_decoder(bodies: Sequence[bytes], rows: int, loads: Callable[[bytes], Any]) -> float:
     started = time.perf_counter()
     for body in bodies:
@@ -148,9 +155,7 @@ def run(rows: int, batch_rows: int, raw: bool, directory: Path, *, overlap: bool
         batch = Batch(wh, run_id)
         for n, (uuid, offset, length) in enumerate(index):
             t0 = time.perf_counter()
-            records = orjson.loads(os.pread(bodies.fileno(), length, offset))["participants"]
-            request = f"GET /report/meetings/{uuid}/participants"
-            page = Page(STREAM, "bench", "rest", request, fetched, records, {"meeting_uuid": uuid})
+            page = participant_page(uuid, os.pread(bodies.fileno(), length, offset), fetched)
             t1 = time.perf_counter()
             batch.add(page)  # normalizes a part of the batch every PART_ROWS rows, as a sync does
             batch.add(Checkpoint(STREAM, "bench", {"page": n}, (uuid,)))
@@ -242,11 +247,7 @@ def stage_costs(rows: int, batch_rows: int, directory: Path) -> dict[str, float]
         return out
 
     def decode(chunk: list[tuple[str, bytes]]) -> list[Page]:
-        at = datetime(2024, 6, 1, tzinfo=UTC)
-        return [
-            Page(STREAM, "bench", "rest", "GET", at, orjson.loads(b)["participants"], {"meeting_uuid": u})
-            for u, b in chunk
-        ]
+        return [participant_page(u, b, datetime(2024, 6, 1, tzinfo=UTC)) for u, b in chunk]
 
     with Warehouse.open(directory / "stages.duckdb") as wh:
         run_id = wh.start_run([STREAM])

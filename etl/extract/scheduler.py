@@ -180,26 +180,25 @@ class Scheduler:
                 self._force(_DONE)
 
     def _put(self, item: object) -> None:
-        while True:
-            if self._cancel.is_set():
-                raise Cancelled
+        if not self._offer(item, until=self._cancel):
+            raise Cancelled
+
+    def _offer(self, item: object, *, until: threading.Event) -> bool:
+        """Put ``item``, waiting for room while ``until`` is not set; whether it was put."""
+        while not until.is_set():
             try:
                 self._events.put(item, timeout=_POLL_S)
-                return
+                return True
             except queue.Full:
                 continue
+        return False
 
     def _force(self, item: object) -> None:
         """Put even when cancelled: the failure or the end must reach the consumer, so this never drops
         an item while the consumer reads (a dropped page followed by its checkpoint would lose data).
         Once the consumer is gone nobody reads: the item is dropped rather than waited on forever (when
         more workers fail at once than the queue holds, the drain makes room for only some of them)."""
-        while not self._consumer_gone.is_set():
-            try:
-                self._events.put(item, timeout=_POLL_S)
-                return
-            except queue.Full:
-                continue
+        self._offer(item, until=self._consumer_gone)
 
     def _drain(self) -> None:
         for tasks in self._lanes.values():

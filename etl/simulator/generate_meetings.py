@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from random import Random
 
 from etl.simulator.generate_ids import instance_uuid, meeting_number, sub_seed
-from etl.simulator.generate_participants import GUEST_PAIR_EVERY
+from etl.simulator.generate_participants import GUEST_PAIR_EVERY, MAX_AUDIENCE
 from etl.simulator.generate_users import Member
 from etl.simulator.model import Meeting, MeetingInstance, Profile, UserChange
 
@@ -49,7 +49,7 @@ class Span:
         return day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
 
 
-def audience(rng: Random, mean: float, *, low: int = 2, cap: int = 80) -> int:
+def audience(rng: Random, mean: float, *, low: int = 2, cap: int = MAX_AUDIENCE) -> int:
     """People invited to a meeting (host included): mostly small, now and then an all-hands."""
     return min(cap, max(low, 1 + round(rng.expovariate(1 / max(0.5, mean - 1)))))
 

@@ -32,7 +32,7 @@ from etl.simulator.model import (
 GUEST_NAMES = ("iPhone", "Guest", "Conference Room", "Galaxy S23", "Call-in User")
 PARTNER_DOMAINS = ("partner.example.net", "client.example.org", "agency.example.net")
 GUEST_PAIR_EVERY = 16  # instances whose seed is a multiple of this (and 3+ people) have a same-named pair
-ALL_HANDS_FROM = 80  # more people than ``audience`` ever invites: an all-hands
+MAX_AUDIENCE = 80  # people an ordinary meeting invites at most; more than this is an all-hands
 FIRST_USER_ID = 16778240  # Zoom's per-meeting participant ids look like this, in steps of 1024
 
 # (identity) = (id, participant_user_id, name, email, registrant_id)
@@ -152,7 +152,7 @@ def meeting_participants(people: People, inst: MeetingInstance) -> list[Particip
     rng = Random(inst.seed)
     host = people.by_id[inst.host_id]
     internal, external = people.roster(inst.id, host.index)
-    if inst.participants_count > ALL_HANDS_FROM:  # the whole company is invited, not the host's circle
+    if inst.participants_count > MAX_AUDIENCE:  # the whole company is invited, not the host's circle
         internal = tuple(i for i in range(len(people.members)) if i != host.index)
     internal_left = [
         i for i in rng.sample(internal, len(internal)) if people.members[i].can_host(inst.start_time)

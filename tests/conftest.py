@@ -21,8 +21,9 @@ from typing import Any
 import orjson
 import pytest
 
+from etl.simulator.app import SimulatorConfig
 from etl.simulator.faults import FaultSettings
-from etl.simulator.server import RunningSimulator, SimulatorConfig, start
+from etl.simulator.server import RunningSimulator, start
 
 DEFAULTS: dict[str, Any] = {"profile": "tiny", "seed": 42, "plan": "pro", "latency_ms": 0.0, "jitter_ms": 0.0}
 

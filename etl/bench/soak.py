@@ -194,8 +194,9 @@ def _run(env: dict[str, str], batch_rows: int, cwd: Path, crash_at: str | None =
 
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
+    from etl.simulator.app import SimulatorConfig
     from etl.simulator.faults import FaultSettings
-    from etl.simulator.server import SimulatorConfig, start
+    from etl.simulator.server import start
 
     rng = random.Random(args.seed)
     base = SimulatorConfig(profile=args.profile, seed=args.seed, rate_scale=args.rate_scale)

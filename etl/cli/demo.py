@@ -20,7 +20,8 @@ from etl.config import load_settings
 from etl.logs import setup_logging
 from etl.output import write_table
 from etl.pipeline import SyncOptions, SyncResult, sync
-from etl.simulator.server import SimulatorConfig, start
+from etl.simulator.app import SimulatorConfig
+from etl.simulator.server import start
 from etl.status import table_counts
 from etl.warehouse.connection import Warehouse
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from etl.simulator.server import RunningSimulator, SimulatorConfig, serve
+from etl.simulator.app import SimulatorConfig
+from etl.simulator.server import RunningSimulator, serve
 
 PUBLIC_DEFAULT_SECRET = SimulatorConfig().client_secret
 

@@ -30,7 +30,8 @@ GRAPHQL_USERS = "{ users(first: 30) { edges { id email firstName lastName status
 
 
 def _server_main(profile: str, seed: int, conn: Any) -> None:
-    from etl.simulator.server import SimulatorConfig, start
+    from etl.simulator.app import SimulatorConfig
+    from etl.simulator.server import start
 
     sim = start(SimulatorConfig(profile=profile, seed=seed, plan="business", rate_limits=False))
     now = sim.clock.now()

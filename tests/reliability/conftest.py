@@ -21,8 +21,9 @@ from simenv import RATE_SCALE
 
 from etl.config import load_settings
 from etl.pipeline import SyncOptions, SyncResult, sync
+from etl.simulator.app import SimulatorConfig
 from etl.simulator.faults import FaultSettings
-from etl.simulator.server import RunningSimulator, SimulatorConfig, start
+from etl.simulator.server import RunningSimulator, start
 
 SEED = 42
 DAY_STEP = 1.0  # simulated days between the first and the second sync

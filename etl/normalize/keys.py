@@ -12,10 +12,10 @@ import polars as pl
 _SEP = "\x1f"
 
 
-def guest_hash(name: str | None, email: str | None) -> str:
-    """``h:`` + 16 hex digits of BLAKE2b over name and email: the key of a participant with no id."""
-    text = f"{name or ''}{_SEP}{email or ''}".encode()
-    return "h:" + hashlib.blake2b(text, digest_size=8).hexdigest()
+def _guest_hash(text: str) -> str:
+    """``h:`` + 16 hex digits of BLAKE2b over ``name + "\\x1f" + email`` (a missing one spelled ""):
+    the key of a participant with no id."""
+    return "h:" + hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def participant_key(
@@ -27,19 +27,24 @@ def participant_key(
     a row: the primary key adds ``join_time``, so two guests called "iPhone" who join at different times,
     and one guest who rejoins, stay separate rows.
     """
-    stable = stable_id.replace("", None)
-    per_meeting = meeting_id.replace("", None)
-    frame = pl.DataFrame({"s": stable, "m": per_meeting, "n": name, "e": email})
-    key = pl.coalesce(pl.col("s"), pl.lit("u:") + pl.col("m"))
-    guests = frame.filter(pl.col("s").is_null() & pl.col("m").is_null()).select("n", "e").unique()
-    if not len(guests):
-        return frame.select(key.alias("participant_key")).to_series()
-    # Hash each distinct (name, email) once in Python, then join the hashes back in Polars.
-    hashes = guests.with_columns(
-        pl.Series("h", [guest_hash(n, e) for n, e in guests.iter_rows()], dtype=pl.String)
+    frame = pl.DataFrame({"s": stable_id, "m": meeting_id, "n": name, "e": email}).select(
+        pl.coalesce(pl.col("s").replace("", None), pl.lit("u:") + pl.col("m").replace("", None)).alias("k"),
+        # What ``_guest_hash`` hashes: name and email, a missing one spelled "".
+        pl.concat_str([pl.col("n").fill_null(""), pl.col("e").fill_null("")], separator=_SEP).alias("g"),
     )
-    joined = frame.join(hashes, on=["n", "e"], how="left", nulls_equal=True, maintain_order="left")
-    return joined.select(pl.coalesce(key, pl.col("h")).alias("participant_key")).to_series()
+    key = frame.get_column("k")
+    guests = frame.filter(pl.col("k").is_null()).get_column("g").unique()
+    if not len(guests):
+        return key.alias("participant_key")
+    # Hash each distinct guest once in Python; Polars maps the hashes back onto the rows.
+    hashes = {text: _guest_hash(text) for text in guests}
+    return (
+        frame.select(
+            pl.coalesce("k", pl.col("g").replace_strict(hashes, default=None, return_dtype=pl.String))
+        )
+        .to_series()
+        .alias("participant_key")
+    )
 
 
 def row_hash(frame: pl.DataFrame, columns: list[str], optional: list[str]) -> pl.Series:

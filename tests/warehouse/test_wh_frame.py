@@ -1,7 +1,9 @@
-"""Records → text frame: the column-by-column path spells every value exactly as the row path does."""
+"""Records → text frame (the column path spells every value exactly as the row path does), and the
+participant key against its rule in plain Python."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import polars as pl
@@ -9,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.normalize.frame import SLICE_ROWS, _by_columns, text_frame
+from etl.normalize.keys import participant_key
 
 FIELDS = ["a", "b", "c"]
 SCALARS = st.one_of(
@@ -83,3 +86,24 @@ def test_a_type_change_in_a_later_slice_falls_back_for_every_row() -> None:
     frame, _ = text_frame(records, FIELDS)
     assert frame.equals(_reference(records))
     assert frame.get_column("a").to_list()[-2:] == [str(SLICE_ROWS + 9), "mm:ss"]
+
+
+IDS = st.one_of(st.none(), st.just(""), st.text(alphabet="abc123", min_size=1, max_size=4))
+NAMES = st.one_of(st.none(), st.just(""), st.text(max_size=6))
+
+
+def _reference_key(stable: str | None, meeting: str | None, name: str | None, email: str | None) -> str:
+    """The participant key rule in plain Python: stable id, else per-meeting id, else the guest hash."""
+    if stable:
+        return stable
+    if meeting:
+        return "u:" + meeting
+    text = f"{name or ''}\x1f{email or ''}".encode()
+    return "h:" + hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(IDS, IDS, NAMES, NAMES), max_size=25))
+def test_participant_keys_follow_the_rule_row_by_row(rows: list[tuple[str | None, ...]]) -> None:
+    columns = [pl.Series([r[i] for r in rows], dtype=pl.String) for i in range(4)]
+    assert participant_key(*columns).to_list() == [_reference_key(*r) for r in rows]

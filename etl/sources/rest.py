@@ -117,8 +117,9 @@ def fetch_pages(
         if endpoint.records_key is None:
             return [dict(body)] if body else []
         # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose them.
+        # The decoded dicts are handed on as they are (no copy: the body is not read again once paged).
         items = body.get(endpoint.records_key) or []
-        return [dict(item) if isinstance(item, Mapping) else item for item in items]
+        return list(items)
 
     requests: list[str] = []
 

@@ -228,7 +228,7 @@ def run(rows: int, batch_rows: int, raw: bool, directory: Path, *, overlap: bool
 
 STAGES = {
     "decode": "decode (orjson.loads, Python objects)",
-    "text_frame": "  records -> Polars text frame",
+    "text_frame": "  records -> Polars text frame (from_dicts)",
     "normalize": "normalize (text frame included)",
     "raw_encode": "raw landing: orjson.dumps + zstd",
     "write": "write: one transaction (raw, rows, state)",

@@ -117,7 +117,7 @@ def fetch_pages(
         if endpoint.records_key is None:
             return [dict(body)] if body else []
         # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose them.
-        # The decoded dicts are handed on as they are (no copy: the body is not read again once paged).
+        # The decoded dicts are handed on as they are, not copied: paging reads only the body's envelope.
         items = body.get(endpoint.records_key) or []
         return list(items)
 

@@ -14,7 +14,7 @@ layout keep their old rows as codec ``json`` (see ``ddl.migrate_raw``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -145,6 +145,10 @@ class RawPage:
         )
 
 
+# ``RawPage``'s fields are columns of ``raw.pages``, selected in field order.
+_RAW_PAGE_COLUMNS = ", ".join(f.name for f in fields(RawPage))
+
+
 def replay(
     conn: duckdb.DuckDBPyConnection, streams: Sequence[str], fetch: int = 500, window: int = 16
 ) -> Iterator[RawPage]:
@@ -165,8 +169,7 @@ def replay(
             return
         for start in range(low, high + 1, window):
             cursor.execute(
-                "SELECT batch_seq, run_id, stream, account_id, source, request, fetched_at, context,"
-                " records, codec, json_bytes, record_count FROM raw.pages"
+                f"SELECT {_RAW_PAGE_COLUMNS} FROM raw.pages"
                 f" WHERE {where} AND batch_seq BETWEEN ? AND ? ORDER BY batch_seq, page_no",
                 [*streams, start, start + window - 1],
             )

@@ -286,8 +286,12 @@ def test_merge_keeps_the_later_fetch_even_when_it_arrived_first(
         at=5,
         context={"meeting_uuid": UUID},
     )
-    early = make_page(P, [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=60)], at=1,
-                      context={"meeting_uuid": UUID})  # fmt: skip
+    early = make_page(
+        P,
+        [seg("Ann", "2024-03-01T10:00:00Z", participant_user_id="P1", duration=60)],
+        at=1,
+        context={"meeting_uuid": UUID},
+    )
     one = normalize([late], contracts, "r1")
     merged = merge([one, normalize([early], one.contracts, "r1")])
     assert merged.frames[P]["duration"].to_list() == [90]

@@ -9,7 +9,8 @@
         ├── AuthError               credentials refused or token unusable (HTTP 401/code 124, OAuth errors)
         ├── RateLimitError          429 that retries could not get past (daily cap, budget spent)
         ├── TransportError          network failure or 5xx after the bounded retries
-        ├── ResourceError           one resource is gone or out of reach (1001, 3001, 12702, 404);
+        ├── ResourceError           one resource is gone or out of reach (404; 1001, 1010, 3000, 3001,
+        │                           3161, 12702; 300 on a first page);
         │                           recorded in the run and skipped, never fatal on its own
         └── GraphQLUnavailable      GraphQL cannot serve a stream (free plan, "Cannot query field",
                                     permission, repeated failures): the engine falls back to REST
@@ -94,7 +95,8 @@ class TransportError(ApiError):
 
 
 class ResourceError(ApiError):
-    """One resource is gone or out of reach (1001, 3001, 12702, 404): recorded and skipped."""
+    """One resource is gone or out of reach (404, 1001, 3001, 3161...: see ``etl.http.client``): recorded
+    and skipped."""
 
 
 class GraphQLUnavailable(ApiError):

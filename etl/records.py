@@ -37,7 +37,7 @@ class Checkpoint:
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """A resource that could not be fetched (1001, 3001, 12702, 404...): recorded in the run, not fatal."""
+    """A resource that could not be fetched (404, 1001, 3001, 12702...): recorded in the run, not fatal."""
 
     stream: str
     account_id: str

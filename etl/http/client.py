@@ -7,10 +7,12 @@ exception that says what went wrong (with method, endpoint, HTTP status and Zoom
 
     401 / code 124 after one token refresh       AuthError
     code 4700 / 4711 (a scope is missing)        AuthError
-    404, codes 1001, 3001, 12702                 ResourceError (skipped and recorded by the caller)
+    404, codes 1001, 1010, 3000, 3001, 3161,     ResourceError (skipped and recorded by the caller)
+    12702, and 300 on a first page
     429 that cannot be waited out (daily)        RateLimitError
     5xx and network failures, retries exhausted  TransportError
-    any other 4xx                                ApiError (``code`` kept: 300 = expired page token)
+    any other 4xx                                ApiError (``code`` kept: 300 on a later page = expired
+                                                 page token, which the paginator restarts from)
 
 Paths reach the server byte for byte: callers percent-encode path segments themselves (a UUID that starts
 with ``/`` is double-encoded, ``%252F...``) and httpx keeps existing escapes as they are.
@@ -45,7 +47,14 @@ from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, parse_retry
 
 log = logging.getLogger("etl.http")
 
-RESOURCE_CODES = frozenset({1001, 3001, 12702})
+# Zoom's OpenAPI documents these for one user, meeting or webinar (not the account): 1001 user not found,
+# 1010 user not in this account, 3000 webinar without registration (absentees), 3001 meeting or webinar
+# not found, 3161 user without a meeting license (their meeting listing), 12702 older than a year.
+RESOURCE_CODES = frozenset({1001, 1010, 3000, 3001, 3161, 12702})
+# 300 is Zoom's "invalid request": on a follow-up page an expired page token (``etl.sources.paginate``
+# restarts the listing), on a first page one resource out of reach ("Cannot access meeting information",
+# an invalid occurrence, a daily report month outside the last six months).
+FIRST_PAGE_RESOURCE_CODES = frozenset({300})
 SCOPE_CODES = frozenset({4700, 4711})
 _UNPARSED: Any = object()
 _LITERAL_SEGMENT = re.compile(r"^[a-z_]+$")
@@ -287,7 +296,8 @@ class ZoomClient:
                 refused.add(token)
                 self._auth.invalidate(token)
                 raise Retry(error, immediate=True)
-            if status == 404 or code in RESOURCE_CODES:
+            first_page = not (params or {}).get("next_page_token")
+            if status == 404 or code in RESOURCE_CODES or (first_page and code in FIRST_PAGE_RESOURCE_CODES):
                 raise fail(ResourceError, message or "not found")
             raise fail(ApiError, message or "request refused")
 

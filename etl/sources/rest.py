@@ -8,8 +8,9 @@ that builds them.
 ``me`` is refused here: it means "the token's user" and Server-to-Server tokens have none (the simulator
 and Zoom both refuse it), so every user-scoped path carries a real user id.
 
-Per-resource errors (``ResourceError``: 1001, 3001, 12702, 404) are not handled here: they propagate to the
-extraction engine, which turns each into a ``Skip`` event for the run log. Never fatal, never silent.
+Per-resource errors (``ResourceError``: 404, 1001, 3001... as ``etl.http.client`` lists them) are not
+handled here: they propagate to the extraction engine, which turns each into a ``Skip`` event for the run
+log. Never fatal, never silent.
 """
 
 from __future__ import annotations

@@ -215,6 +215,9 @@ def test_404_is_not_retried_and_keeps_code() -> None:
     [
         (400, 12702, ResourceError),
         (404, 1001, ResourceError),
+        (400, 1010, ResourceError),
+        (400, 3000, ResourceError),
+        (400, 3161, ResourceError),
         (400, 300, ApiError),
         (403, 200, ApiError),
         (400, 4700, AuthError),
@@ -228,6 +231,21 @@ def test_other_4xx_are_final(status: int, code: int, kind: type[ApiError]) -> No
     assert caught.value.code == code and caught.value.status == status
     assert len(zoom.requests) == 1
     assert zoom.tokens_issued == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "kind"), [({"page_size": 300}, ResourceError), ({"next_page_token": "t"}, ApiError)]
+)
+def test_code_300_is_one_resource_out_of_reach_on_a_first_page_only(
+    params: dict[str, str | int], kind: type[ApiError]
+) -> None:
+    """A first page refused with 300 ("Cannot access meeting information") is skipped like a 3001; on a
+    later page 300 is an expired token, which the paginator restarts from, so it must stay an ApiError."""
+    zoom = FakeZoom(lambda r: zoom_json(400, {"code": 300, "message": "Cannot access meeting information."}))
+    with zoom.client() as client, pytest.raises(ApiError) as caught:
+        client.rest_get("/past_meetings/abc%3D%3D/participants", params, category="medium")
+    assert type(caught.value) is kind
+    assert caught.value.code == 300 and len(zoom.requests) == 1
 
 
 def test_double_encoded_path_reaches_server_unchanged() -> None:

@@ -280,10 +280,11 @@ def webinars_task(emit: Emit, run: Run, user_id: str, groups: Sequence[Group]) -
     def on_records(records: list[dict[str, Any]]) -> None:
         for record in records:
             webinar_id = str(record.get("id") or "")
+            host_id = str(record.get("host_id") or user_id)
             if wanted and webinar_id and run.claim("webinar", webinar_id):
                 run.scheduler.submit(
                     run.lane("webinar_instances"),
-                    _bind(webinar_instances_task, run, webinar_id, groups),
+                    _bind(webinar_instances_task, run, webinar_id, host_id, groups),
                     depth=2,
                     groups=[g for g in groups if g.tag in WEBINAR_FAMILY],
                 )
@@ -300,7 +301,9 @@ def webinars_task(emit: Emit, run: Run, user_id: str, groups: Sequence[Group]) -
     fetch_unit(run, unit, emit, on_records)
 
 
-def webinar_instances_task(emit: Emit, run: Run, webinar_id: str, groups: Sequence[Group]) -> None:
+def webinar_instances_task(
+    emit: Emit, run: Run, webinar_id: str, host_id: str, groups: Sequence[Group]
+) -> None:
     stream = BY_NAME["webinar_instances"]
 
     def on_records(records: list[dict[str, Any]]) -> None:
@@ -314,7 +317,7 @@ def webinar_instances_task(emit: Emit, run: Run, webinar_id: str, groups: Sequen
                 if tracker is None or not tracker.is_new(uuid, "ended") or not run.claim(name, uuid):
                     continue
                 if name == "webinar_instances":
-                    task = _bind(webinar_details_task, run, webinar_id, dict(record), day)
+                    task = _bind(webinar_details_task, run, webinar_id, host_id, dict(record), day)
                 else:
                     task = _bind(child_key_task, run, name, uuid, "ended", day, True)
                 run.scheduler.submit(run.lane(name), task, depth=3, groups=own(groups, name))
@@ -324,9 +327,10 @@ def webinar_instances_task(emit: Emit, run: Run, webinar_id: str, groups: Sequen
 
 
 def webinar_details_task(
-    emit: Emit, run: Run, webinar_id: str, instance: dict[str, Any], day: date | None
+    emit: Emit, run: Run, webinar_id: str, host_id: str, instance: dict[str, Any], day: date | None
 ) -> None:
-    """A webinar instance as its report tells it; the bare listing item if the report is not there."""
+    """A webinar instance as its report tells it; the bare listing item if the report is not there. Neither
+    names the host, so ``host_id`` comes from the webinar listing that led here."""
     stream = BY_NAME["webinar_instances"]
     uuid = str(instance["uuid"])
     assert stream.details is not None
@@ -339,6 +343,8 @@ def webinar_details_task(
         emit(skip(run, stream.name, f"webinar_uuid {uuid} report", exc))
     record.setdefault("id", int(webinar_id) if webinar_id.isdigit() else webinar_id)
     record["uuid"] = uuid
+    if not record.get("host_id"):
+        record["host_id"] = host_id
     emit(Page(stream.name, run.account_id, "rest", request, _now(), [record], {"webinar_id": webinar_id}))
     if complete:
         emit(run.trackers[stream.name].key_done(uuid, "ended", day, settled_only=True))

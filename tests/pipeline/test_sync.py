@@ -58,6 +58,9 @@ def test_full_sync_fills_every_table_and_records_the_run(
     for table in ALL_TABLES:
         assert count(wh, f"SELECT count(*) FROM zoom.{table} WHERE account_id <> '{account}'") == 0
         assert count(wh, f"SELECT count(*) FROM zoom.{table} WHERE _run_id <> '{result.run_id}'") == 0
+    # Neither webinar instance source names the host: it comes from the webinar that led to the instance.
+    hosts = "SELECT count(*) FROM zoom.webinar_instances i JOIN zoom.webinars w USING (id) WHERE i.host_id "
+    assert count(wh, hosts + "= w.host_id") == count(wh, "SELECT count(*) FROM zoom.webinar_instances") > 0
 
 
 def test_participants_match_the_account_for_every_reported_instance(

@@ -65,9 +65,12 @@ def normalize(
         records: list[Any] = [r for page in group for r in page.records]
         page_of_row = _page_of_row([len(p.records) for p in group])
         for contract in roots:
-            _add(result, reject_parts, normalize_table(contract, records, page_of_row, meta, stream))
+            parent = normalize_table(contract, records, page_of_row, meta, stream)
+            _add(result, reject_parts, parent)
             for child in (c for c in contracts.values() if c.parent == contract.table):
-                table, rejects = _children(child, records, page_of_row, meta, stream)
+                table, rejects = _children(
+                    child, records, page_of_row, meta, stream, parent.rejected_positions
+                )
                 _add(result, reject_parts, table)
                 reject_parts.append(rejects)
     result.rejects = pl.concat(reject_parts, how="vertical")
@@ -159,10 +162,16 @@ def _page_of_row(lengths: Sequence[int]) -> pl.Series:
 
 
 def _children(
-    child: Contract, parents: Sequence[Any], page_of_row: pl.Series, meta: pl.DataFrame, stream: str
+    child: Contract,
+    parents: Sequence[Any],
+    page_of_row: pl.Series,
+    meta: pl.DataFrame,
+    stream: str,
+    rejected: frozenset[int],
 ) -> tuple[TableResult, pl.DataFrame]:
     """The child table's rows: each element of ``parent_field`` in each parent record, with the
-    parent's key fields (``parent_keys``) as per-row context."""
+    parent's key fields (``parent_keys``) as per-row context. A rejected parent's items are not rows of
+    their own (they would name a parent the table lacks): they wait in its reject's payload."""
     assert child.parent_field is not None
     records: list[Any] = []
     pages: list[int] = []
@@ -170,7 +179,7 @@ def _children(
     problems: list[tuple[int, Any]] = []
     parent_pages = page_of_row.to_list()
     for i, parent in enumerate(parents):
-        if not isinstance(parent, dict):
+        if not isinstance(parent, dict) or i in rejected:
             continue
         items = parent.get(child.parent_field)
         if items is None:

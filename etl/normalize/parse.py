@@ -37,6 +37,7 @@ _NAIVE_FORMATS = (
 )
 _ZONED_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z",)
 _DURATION_RE = r"^(?:(\d+):)?(\d{1,2}):(\d{2})$"
+_INTEGRAL_FRACTION = r"(\d)\.0*$"  # "7220.0" -> "7220" (the digit is put back: "$1")
 
 
 def timestamp(expr: pl.Expr, *, fast: bool = False) -> pl.Expr:
@@ -62,8 +63,11 @@ def day(expr: pl.Expr) -> pl.Expr:
 
 
 def integer(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Integer text (JSON numbers arrive as their spelling) → ``dtype``; NULL for "1.5", "abc", overflow."""
-    return expr.str.strip_chars().cast(dtype, strict=False)
+    """Integer text (JSON numbers arrive as their spelling) → ``dtype``; NULL for "1.5", "abc", overflow.
+
+    An integral number spelled as a float (``7220.0``) is that integer: Zoom's OpenAPI types some counts
+    and sizes (``file_size``) as ``number``."""
+    return expr.str.strip_chars().str.replace(_INTEGRAL_FRACTION, "$1").cast(dtype, strict=False)
 
 
 def duration(expr: pl.Expr, unit: str, dtype: pl.DataType) -> pl.Expr:
@@ -124,8 +128,8 @@ def parse_timestamp(text: str) -> datetime | None:
 
 def parse_duration(text: str, unit: str = "seconds") -> int | None:
     """Reference parser for ``duration``: ``"55:01"`` → 3301 s, ``"1:02:03"`` → 3723 s."""
-    if re.fullmatch(r"\s*[+-]?\d+\s*", text):
-        value = int(text)
+    if m := re.fullmatch(r"\s*([+-]?\d+)(?:\.0*)?\s*", text):
+        value = int(m.group(1))
         return value if -(2**63) <= value < 2**63 else None
     m = re.fullmatch(_DURATION_RE, text)
     if not m or int(m.group(3)) >= 60:

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from etl.contracts import Column, Contract
+from etl.contracts import HISTORY_COLUMNS, Column, Contract
 from etl.normalize import frame as frames
 from etl.normalize import keys, parse
 
@@ -66,6 +66,7 @@ class TableResult:
     contract: Contract | None = None  # the contract after evolve added columns
     rejected_rows: int = 0
     duplicates: int = 0
+    rejected_positions: frozenset[int] = frozenset()  # indexes into the records of the rows rejected
 
 
 def normalize_table(
@@ -99,7 +100,10 @@ def normalize_table(
     data = pl.concat(parts, how="horizontal").with_row_index("_pos")
 
     raw = {c.name: _raw(c, data) for c in contract.columns}
-    keyed = frozenset(contract.primary_key)
+    # Parts of a composite key keep their text: "" is a value there (an operation log's empty detail),
+    # and NULL would make the key unequal to itself. A one-column key is the row's identity: "" means
+    # the record has none, a reject like a missing one.
+    keyed = frozenset(contract.primary_key) if len(contract.primary_key) > 1 else frozenset()
     data = data.with_columns(expr.alias(f"__raw_{name}") for name, expr in raw.items())
     data = data.with_columns(
         _typed(c, pl.col(f"__raw_{c.name}"), keyed, fast=True).alias(c.name) for c in contract.columns
@@ -141,7 +145,8 @@ def normalize_table(
         hashed = [c.name for c in contract.columns if not c.evolved and c.name not in contract.hash_exclude]
         optional = [c.name for c in contract.columns if c.evolved]
         out = out.with_columns(keys.row_hash(out, ["account_id", *hashed], optional))
-    return TableResult(out, rejects, changes, contract, len(rejected), before - len(good))
+    positions = frozenset(rejected.to_list())
+    return TableResult(out, rejects, changes, contract, len(rejected), before - len(good), positions)
 
 
 def _in_order(data: pl.DataFrame) -> bool:
@@ -166,18 +171,22 @@ def _drift(
     contract: Contract, records: Sequence[Any], seen: set[str], stream: str
 ) -> tuple[Contract, list[SchemaChange], list[str]]:
     unknown = sorted(seen - contract.known_fields - set(contract.column_names))
+    # DuckDB's column names ignore case: "Email" beside "email", or a second "NewCol" beside "newcol",
+    # would be the same column. Our own columns (history's "valid_from"...) are taken too.
+    taken = {n.lower() for n in (*contract.known_fields, *contract.column_names, *HISTORY_COLUMNS)}
     changes = []
     added = []
     for name in unknown:
         kind = frames.field_kind(records, name)
         mode = contract.drift
-        if mode == "evolve" and not COLUMN_NAME.fullmatch(name):
-            # Not a name a column can take ("*", "^a.*$", "_pos" would clash with our own columns): the
-            # field is recorded as discarded; its values stay in raw.pages.
+        if mode == "evolve" and (not COLUMN_NAME.fullmatch(name) or name.lower() in taken):
+            # Not a name a column can take ("*", "^a.*$", "_pos" would clash with our own columns, "ID"
+            # with "id"): the field is recorded as discarded; its values stay in raw.pages.
             mode = "discard"
         changes.append(SchemaChange(contract.table, name, mode, kind, stream))
         if mode == "evolve":
             added.append((name, kind))
+            taken.add(name.lower())
     if contract.drift == "evolve" and added:
         contract = contract.with_evolved(added)
     return contract, changes, unknown if contract.drift == "freeze" else []
@@ -216,7 +225,7 @@ def _typed(column: Column, raw: pl.Expr, keyed: frozenset[str], *, fast: bool = 
     value = raw.replace("", None)
     if kind in ("VARCHAR", "JSON"):
         # Zoom's sources disagree on "no value": REST omits a field, GraphQL returns "" (and REST itself
-        # sends "" for a guest's id). One meaning in the warehouse: NULL. Key columns keep their text.
+        # sends "" for a guest's id). One meaning in the warehouse: NULL. Composite key parts keep text.
         return raw if column.name in keyed else value
     if kind == "TIMESTAMPTZ":
         return parse.timestamp(value, fast=fast)

@@ -151,14 +151,21 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """BEGIN ... COMMIT; any exception rolls everything back and propagates."""
+        """BEGIN ... COMMIT; any exception rolls everything back and propagates (a DuckDB error as a
+        ``WarehouseError``, so a sync ends ``failed`` with its message instead of a traceback)."""
         self.conn.execute("BEGIN TRANSACTION")
         try:
             yield self.conn
+        except duckdb.Error as exc:
+            self.conn.execute("ROLLBACK")
+            raise WarehouseError(f"write to {self.path} rolled back: {exc}") from exc
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise WarehouseError(f"commit to {self.path} failed: {exc}") from exc
 
     def next_batch_seq(self) -> int:
         """Ordinal of the next load transaction (raw pages replay in this order)."""

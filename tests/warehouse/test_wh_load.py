@@ -183,3 +183,44 @@ def test_raw_landing_can_be_switched_off(warehouse_path: Path, make_page: Callab
         assert result.raw_pages == 0
         assert wh.conn.execute("SELECT count(*) FROM raw.pages").fetchone() == (0,)
         assert wh.conn.execute("SELECT count(*) FROM zoom.meeting_participants").fetchone() == (3,)
+
+
+def test_new_fields_that_would_clash_with_a_column_are_recorded_as_discarded(
+    warehouse_path: Path, make_page: Callable[..., Page]
+) -> None:
+    """DuckDB's column names ignore case and SCD2 tables own ``valid_from``...: such a field cannot become
+    a column. It is recorded as discarded (its values stay in raw) and the batch loads."""
+    with Warehouse.open(warehouse_path) as wh:
+        run = wh.start_run(["users"])
+        records = [
+            {"id": "a", "Email": "A@X.COM", "valid_from": "x", "newcol": 1, "NewCol": 2, "is_Current": 0}
+        ]
+        sync(wh, run, [make_page("users", records)])
+        changes = wh.conn.execute("SELECT column_name, mode FROM _etl.schema_changes ORDER BY 1").fetchall()
+        assert changes == [
+            ("Email", "discard"),
+            ("NewCol", "evolve"),  # the first of two spellings (in sorted order) becomes the column
+            ("is_Current", "discard"),
+            ("newcol", "discard"),
+            ("valid_from", "discard"),
+        ]
+        assert wh.conn.execute("SELECT id, newcol FROM zoom.users").fetchall() == [("a", "2")]
+        assert wh.conn.execute("SELECT count(*) FROM zoom.users_history").fetchone() == (1,)
+    with Warehouse.open(warehouse_path) as wh:  # a later run: "NEWCOL" meets the evolved "NewCol"
+        run = wh.start_run(["users"])
+        sync(wh, run, [make_page("users", [{"id": "b", "NEWCOL": 3}], at=24)])
+        assert ("NEWCOL", "discard") in wh.conn.execute(
+            "SELECT column_name, mode FROM _etl.schema_changes"
+        ).fetchall()
+        assert wh.conn.execute("SELECT count(*) FROM zoom.users").fetchone() == (2,)
+
+
+def test_an_empty_identity_is_a_reject_not_a_key(wh: Warehouse, make_page: Callable[..., Page]) -> None:
+    """GraphQL spells "no value" as "": two records without a user id must not merge into one row."""
+    run = wh.start_run(["users"])
+    result = sync(wh, run, [make_page("users", [{"id": "", "email": "a@x"}, {"id": "", "email": "b@x"}])])
+    assert result.rejects == 2
+    assert wh.conn.execute("SELECT count(*) FROM zoom.users").fetchone() == (0,)
+    assert wh.conn.execute("SELECT DISTINCT reason FROM _etl.rejects").fetchall() == [
+        ("missing required value",)
+    ]

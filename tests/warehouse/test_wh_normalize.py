@@ -199,6 +199,20 @@ def test_recording_files_come_from_the_nested_array(
     assert not result.schema_changes
 
 
+def test_a_rejected_recordings_files_stay_in_its_reject_not_in_the_files_table(
+    contracts: dict[str, Contract], make_page: Callable[..., Page]
+) -> None:
+    """A file row must name a recording the warehouse holds; Zoom types ``file_size`` as a number."""
+    good = {"uuid": "ok==", "id": 1, "recording_files": [{"id": "f1", "file_size": 7220.0}]}
+    bad = {"uuid": "bad==", "id": "not-a-number", "recording_files": [{"id": "f2"}]}
+    result = normalize([make_page("recordings", [good, bad])], contracts, "r1")
+    assert result.frames["recordings"]["meeting_uuid"].to_list() == ["ok=="]
+    assert result.frames["recording_files"].select("id", "file_size").rows() == [("f1", 7220)]
+    (reject,) = result.rejects.to_dicts()
+    assert (reject["table_name"], reject["column_name"]) == ("recordings", "id")
+    assert '"id":"f2"' in reject["payload"]
+
+
 def test_scd2_tables_carry_a_row_hash_that_ignores_volatile_columns(
     contracts: dict[str, Contract], make_page: Callable[..., Page]
 ) -> None:

@@ -55,6 +55,8 @@ def test_every_zoom_time_format(text: str | None, expected: datetime | None) -> 
         ("00:56", 56, 1),
         ("00:29", 29, 0),
         ("259", 259, 259),
+        ("259.0", 259, 259),
+        ("259.5", None, None),
         ("100:00:00", 360000, 6000),
         ("1:60", None, None),
         ("abc", None, None),
@@ -65,6 +67,24 @@ def test_durations(text: str, seconds: int | None, minutes: int | None) -> None:
     assert durations([text], "seconds") == [seconds]
     assert durations([text], "minutes") == [minutes]
     assert parse.parse_duration(text, "seconds") == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7220", 7220),
+        ("7220.0", 7220),
+        ("7220.", 7220),
+        (" -3.00 ", -3),
+        ("7220.5", None),
+        ("7.22e3", None),
+        ("x1.0", None),
+    ],
+)
+def test_integers_accept_an_integral_float_spelling_only(text: str, expected: int | None) -> None:
+    """Zoom's OpenAPI types sizes such as ``file_size`` as ``number``: 7220.0 is 7220, 7220.5 no integer."""
+    frame = pl.DataFrame({"s": [text]}, schema={"s": pl.String})
+    assert frame.select(parse.integer(pl.col("s"), pl.Int64())).to_series().to_list() == [expected]
 
 
 aware = st.datetimes(

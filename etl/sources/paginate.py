@@ -71,17 +71,32 @@ def token_pages(
 
 
 def numbered_pages(fetch: Callable[[int], Body], *, records_key: str, where: str = "") -> Iterator[Body]:
-    """Yield pages 1..page_count of a legacy ``page_number`` listing; an empty page also ends it."""
+    """Yield pages 1..page_count of a legacy ``page_number`` listing; an empty page also ends it. Without
+    ``page_count`` (``page_number`` is deprecated: Zoom may stop counting), ``total_records`` over
+    ``page_size`` gives the count, and failing that a full page means there may be another."""
     number = 1
     while True:
         body = fetch(number)
         yield body
-        count = int(body.get("page_count") or 0)
-        if number >= count or not body.get(records_key):
+        records = body.get(records_key)
+        if not records:
+            return
+        count = _page_count(body, len(records))
+        if number >= count:
             return
         if count > MAX_NUMBERED_PAGES:
             raise PaginationError(f"{where}: page_count {count} is not believable")
         number += 1
+
+
+def _page_count(body: Body, records: int) -> int:
+    """Pages in a numbered listing, as far as this page tells."""
+    if body.get("page_count") is not None:
+        return int(body["page_count"])
+    size = int(body.get("page_size") or 0)
+    if body.get("total_records") is not None and size > 0:
+        return -(-int(body["total_records"]) // size)
+    return MAX_NUMBERED_PAGES if size > 0 and records >= size else 0  # full page: ask for the next one
 
 
 def _is_expired_token(exc: ApiError, token: str | None) -> bool:

@@ -132,3 +132,23 @@ def test_numbered_pages_follow_page_count_and_stop_on_an_empty_page() -> None:
     assert asked == [1, 2, 3]
     lying = list(numbered_pages(lambda n: {"page_count": 99, "webinars": []}, records_key="webinars"))
     assert len(lying) == 1
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"page_size": 2, "total_records": 5},  # no page_count: total_records over page_size
+        {"page_size": 2},  # neither: full pages go on, the short third page ends the listing
+    ],
+)
+def test_numbered_pages_without_page_count_still_reach_the_last_page(envelope: dict) -> None:
+    rows = [1, 2, 3, 4, 5]
+    asked: list[int] = []
+
+    def fetch(number: int) -> dict:
+        asked.append(number)
+        return {**envelope, "webinars": rows[(number - 1) * 2 : number * 2]}
+
+    pages = list(numbered_pages(fetch, records_key="webinars"))
+    assert [r for p in pages for r in p["webinars"]] == rows
+    assert asked == [1, 2, 3]

@@ -52,6 +52,9 @@ class Stream:
         return (*self.rest, *((self.details,) if self.details else ()))
 
 
+WEBINAR_TYPES = (5, 6, 9)  # Zoom's webinar types: the meeting report lists webinars among meetings
+
+
 def _get(path: str, key: str | None, category: str, **kwargs: object) -> Endpoint:
     return Endpoint(path, key, category, **kwargs)  # type: ignore[arg-type]
 
@@ -88,7 +91,13 @@ STREAMS: tuple[Stream, ...] = (
         keys=("uuid",),
         sources=(
             Query("meeting_instances", ("meetings",), "heavy"),
-            _get("/report/users/{userId}/meetings", "meetings", "heavy", params=(("type", "past"),)),
+            _get(
+                "/report/users/{userId}/meetings",
+                "meetings",
+                "heavy",
+                params=(("type", "past"),),
+                other_entities=(("type", WEBINAR_TYPES),),
+            ),
         ),
         parent="users",
         parent_param="userId",

@@ -264,6 +264,18 @@ class GeneratedAccount:
     def webinar_instances_of(self, webinar_id: int, now: datetime) -> list[WebinarInstance]:
         return [w for w in self._webinar_instances if w.id == webinar_id and self._visible(w, now, False)]
 
+    def webinar_instances_of_host(
+        self, user_id: str, start: datetime, end: datetime, now: datetime, *, reported_only: bool
+    ) -> list[WebinarInstance]:
+        m = self._members_by_key.get(user_id)
+        if m is None:
+            return []
+        return [
+            w
+            for w in self._webinar_instances
+            if w.host_id == m.user.id and start <= w.start_time < end and self._visible(w, now, reported_only)
+        ]
+
     def webinar_participants(self, instance: WebinarInstance, now: datetime) -> list[Participant]:
         if instance.end_time > now:
             return []

@@ -51,6 +51,9 @@ class Endpoint:
     ``path`` is the OpenAPI template (``/report/meetings/{meetingId}/participants``); ``records_key`` is the
     list in the body (None: the body is one record, as for detail endpoints); ``params`` are fixed query
     parameters; ``paging`` is how the listing continues; ``category`` is the OpenAPI rate-limit label.
+    ``other_entities`` names items the listing returns that belong to another stream, by field value:
+    Zoom's meeting report lists "past meetings and webinars", and webinars (type 5, 6, 9) are the
+    webinar streams' (their participants are not served by the meeting participant endpoints).
     """
 
     path: str
@@ -59,6 +62,10 @@ class Endpoint:
     params: tuple[tuple[str, str], ...] = ()
     paging: Literal["token", "number", "none"] = "token"
     page_size: int | None = MAX_PAGE_SIZE
+    other_entities: tuple[tuple[str, tuple[object, ...]], ...] = ()
+
+    def belongs_elsewhere(self, record: object) -> bool:
+        return isinstance(record, dict) and any(record.get(f) in v for f, v in self.other_entities)
 
     @property
     def placeholders(self) -> tuple[str, ...]:
@@ -120,6 +127,8 @@ def fetch_pages(
         # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose them.
         # The decoded dicts are handed on as they are, not copied: paging reads only the body's envelope.
         items = body.get(endpoint.records_key) or []
+        if endpoint.other_entities:
+            return [r for r in items if not endpoint.belongs_elsewhere(r)]
         return list(items)
 
     requests: list[str] = []

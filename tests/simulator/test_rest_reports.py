@@ -49,6 +49,26 @@ def test_report_lists_only_meetings_with_two_or_more_participants(client) -> Non
     assert all(m["participants_count"] < 2 for m in one["meetings"])
 
 
+def test_report_lists_the_hosts_webinars_among_meetings(client) -> None:
+    """Zoom's OpenAPI: the report covers "past meetings and webinars" with two or more participants."""
+    sim = client.sim
+    now = sim.clock.now()
+    start = datetime.combine(now.date() - timedelta(days=28), time(), UTC)
+    end = start + timedelta(days=29)
+    host, webinars = next(
+        (u, found)
+        for u in sim.account.users(now)
+        if (found := sim.account.webinar_instances_of_host(u.id, start, end, now, reported_only=True))
+        and any(w.participants_count >= 2 for w in found)
+    )
+    body = client.get_ok(f"/v2/report/users/{host.id}/meetings?{_window(sim)}&page_size=300")
+    listed = {m["uuid"]: m for m in body["meetings"]}
+    expected = [w for w in webinars if w.participants_count >= 2]
+    assert all(listed[w.uuid]["type"] == w.type and w.type in (5, 6, 9) for w in expected)
+    starts = [m["start_time"] for m in body["meetings"]]
+    assert starts == sorted(starts)
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from etl.simulator.model import MeetingInstance, User
+from etl.simulator.model import MeetingInstance, User, WebinarInstance
 from etl.simulator.rest.common import (
     RECENT_MONTHS,
     Request,
@@ -45,8 +45,14 @@ def windowed(body: dict[str, object], w: Window) -> dict[str, object]:
     return {"from": w.first.isoformat(), "to": w.last.isoformat(), **body}
 
 
-def _report_meeting_item(req: Request, i: MeetingInstance, host: User) -> dict[str, object]:
-    segments = req.account.participants(i, req.now)
+def _report_meeting_item(req: Request, i: MeetingInstance | WebinarInstance, host: User) -> dict[str, object]:
+    """One item of the meeting report; a webinar (type 5, 6 or 9) has no screen share or recording flags."""
+    if isinstance(i, MeetingInstance):
+        segments = req.account.participants(i, req.now)
+        screen_share, recording = i.has_screen_share, i.has_recording
+    else:
+        segments = req.account.webinar_participants(i, req.now)
+        screen_share = recording = False
     return {
         "uuid": i.uuid,
         "id": i.id,
@@ -65,8 +71,8 @@ def _report_meeting_item(req: Request, i: MeetingInstance, host: User) -> dict[s
         "schedule_time": mdy(i.start_time),
         "join_time": mdy(i.start_time),
         "leave_time": mdy(i.end_time),
-        "has_screen_share": i.has_screen_share,
-        "has_recording": i.has_recording,
+        "has_screen_share": screen_share,
+        "has_recording": recording,
         "has_chat": False,
         "meeting_encryption_status": 1,
     }
@@ -78,6 +84,7 @@ def user_meetings(req: Request) -> tuple[int, dict]:
     kind = req.query.get("type", "") or "past"
     if kind not in REPORT_TYPES:
         raise ApiError(400, 300, f"Invalid field: type {kind!r}; expected one of {', '.join(REPORT_TYPES)}.")
+    found: list[MeetingInstance | WebinarInstance]
     if kind == "pastJoined":
         found = [
             i
@@ -85,13 +92,17 @@ def user_meetings(req: Request) -> tuple[int, dict]:
             if any(p.id == host.id for p in req.account.participants(i, req.now))
         ]
     else:
-        found = req.account.instances_of_host(host.id, w.start, w.end, req.now, reported_only=True)
+        # "Past meetings and webinars" (Zoom's OpenAPI): the host's webinars are listed too, by start time.
+        found = [
+            *req.account.instances_of_host(host.id, w.start, w.end, req.now, reported_only=True),
+            *req.account.webinar_instances_of_host(host.id, w.start, w.end, req.now, reported_only=True),
+        ]
+        found.sort(key=lambda i: (i.start_time, i.uuid))
         # Zoom's report lists only meetings with two or more participants (pastOne: only the others).
         found = [i for i in found if (i.participants_count >= 2) == (kind == "past")]
     page = req.page(found)
     items = []
     for i in page.items:
-        assert isinstance(i, MeetingInstance)
         owner = host if i.host_id == host.id else (req.account.user(i.host_id, req.now) or host)
         items.append(_report_meeting_item(req, i, owner))
     return 200, windowed(envelope(page, "meetings", items), w)

@@ -17,7 +17,7 @@ exception that says what went wrong (with method, endpoint, HTTP status and Zoom
 Paths reach the server byte for byte: callers percent-encode path segments themselves (a UUID that starts
 with ``/`` is double-encoded, ``%252F...``) and httpx keeps existing escapes as they are.
 
-Bodies are parsed once, here: a 2xx body that is not valid JSON is a truncated transfer and is retried;
+Bodies are parsed once, here: a 2xx body that is empty or not valid JSON is a lost transfer and is retried;
 ``Response.json()`` then hands back the parsed value without decoding again.
 """
 
@@ -313,19 +313,17 @@ class ZoomClient:
 
     def _success(self, response: httpx.Response, url: str, method: str, path: str) -> Response:
         content = response.content
-        parsed = _UNPARSED
-        if content:
-            try:
-                parsed = orjson.loads(content)
-            except orjson.JSONDecodeError:
-                self._count("network_errors")
-                error = TransportError(
-                    "response body is not valid JSON (truncated?)",
-                    method=method,
-                    endpoint=path,
-                    status=response.status_code,
-                )
-                raise Retry(error) from None
+        try:  # every Zoom API answer is a JSON body: an empty one is a lost transfer too
+            parsed = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            self._count("network_errors")
+            error = TransportError(
+                "response body is empty or not valid JSON (truncated?)",
+                method=method,
+                endpoint=path,
+                status=response.status_code,
+            )
+            raise Retry(error) from None
         return Response(
             status=response.status_code, headers=response.headers, content=content, url=url, _parsed=parsed
         )

@@ -6,7 +6,10 @@ stream's sources in order, turning what comes back into events.
 * REST endpoints in order: a ``ResourceError`` from one tries the next (``/report/meetings/{uuid}/
   participants``, then ``/past_meetings/{uuid}/participants``); when none can serve the resource, one
   ``Skip`` names it. A GraphQL ``ResourceError`` goes on with the REST endpoints after the first (the first
-  is the REST twin of the GraphQL query and would refuse the same way).
+  is the REST twin of the GraphQL query and would refuse the same way), unless the unit names no resource
+  (an account-wide listing), where REST starts from its first endpoint.
+* A GraphQL unit whose pages dropped items (partial data) is not complete: its key is not marked done,
+  so the next run fetches it again.
 * Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
 """
 
@@ -51,10 +54,12 @@ def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = 
         try:
             if use_graphql and query is not None:
                 try:
-                    _graphql_unit(run, unit, query, emit, on_records)
-                    return True
+                    return _graphql_unit(run, unit, query, emit, on_records)
                 except ResourceError as exc:
-                    return _rest_unit(run, unit, emit, on_records, first=1, previous=exc)
+                    # About one user or meeting: its REST twin would refuse the same way. An account-wide
+                    # listing (no path parameter) is about no resource: GraphQL failed, REST serves it.
+                    first = 1 if unit.path_params else 0
+                    return _rest_unit(run, unit, emit, on_records, first=first, previous=exc)
             return _rest_unit(run, unit, emit, on_records, first=0, previous=None)
         except GraphQLUnavailable as exc:
             if not use_graphql:
@@ -66,13 +71,16 @@ def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = 
 
 def _graphql_unit(
     run: Run, unit: Unit, query: graphql.Query, emit: Emit, on_records: OnRecords | None
-) -> None:
+) -> bool:
+    complete = True
     for page in graphql.fetch_pages(run.client, run.documents, query, unit.variables):
         for path, message in page.missing:
             emit(Skip(unit.stream.name, run.account_id, f"{unit.resource}: {path}", message))
+            complete = False
         if on_records is not None and page.partial:
             on_records([dict(item) for item in page.partial])  # children of a dropped item still count
         _emit_page(run, unit, "graphql", page.request, page.records, emit, on_records)
+    return complete
 
 
 def _rest_unit(

@@ -105,7 +105,7 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
                 if emit_pages:
                     emit(Page("users", run.account_id, "graphql", page.request, _now(), page.records, {}))
             return
-        except GraphQLUnavailable as exc:
+        except (GraphQLUnavailable, ResourceError) as exc:  # NOT_FOUND on the account's own user list
             reason = f"users_with_meetings unavailable ({exc}); users and meetings queried separately"
             emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
     unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages)

@@ -13,9 +13,11 @@ undocumented, FACTS.md §1.6, so errors are classified by ``extensions.code`` fi
 
 1. Validation errors ("Cannot query field", "Unknown argument", "Unknown type", ``extensions.code``
    ``GRAPHQL_VALIDATION_FAILED``), permission and plan errors (``FORBIDDEN``, ``UNAUTHORIZED``,
-   ``PERMISSION_DENIED``, "paid account", "scope", ``extensions.code`` 200/4700/4711) and any non-2xx
-   answer that is not an auth, rate-limit, transport or resource error: ``GraphQLUnavailable``. The engine
-   falls back to REST for that stream and records why (``SourceChoice``).
+   ``PERMISSION_DENIED``, "paid account", "scope", ``extensions.code`` 200/4700/4711), any non-2xx answer
+   but a rate limit (a 404 for an account without GraphQL, a 401 or missing scope on GraphQL alone, 5xx
+   or broken bodies after the client's retries), a cursor that repeats, and a full page that cannot
+   say whether more follow: ``GraphQLUnavailable``. The engine falls back to REST for that stream and
+   records why (``SourceChoice``); if the trouble is general, REST fails the same way and says so.
 2. ``RATE_LIMITED`` on the page itself (no data at the records path): wait (``RATE_LIMIT_WAITS``,
    growing) and send the same page again; still rate limited after the last wait: ``RateLimitError``.
 3. ``NOT_FOUND`` on the connection itself (the user or meeting the page is about): ``ResourceError``,
@@ -46,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import gql
 from graphql import GraphQLError
 
-from etl.errors import ApiError, AuthError, GraphQLUnavailable, RateLimitError, ResourceError, TransportError
+from etl.errors import ApiError, AuthError, GraphQLUnavailable, PaginationError, RateLimitError, ResourceError
 from etl.sources.paginate import cursor_pages
 
 if TYPE_CHECKING:
@@ -164,8 +166,11 @@ def fetch_pages(
         pages.append(page)
         return {"pageInfo": {"cursor": page.cursor}}
 
-    for _ in cursor_pages(fetch, where=where):
-        yield pages[-1]
+    try:
+        for _ in cursor_pages(fetch, where=where):
+            yield pages[-1]
+    except PaginationError as exc:  # a cursor that loops: this connection cannot be listed to its end
+        raise GraphQLUnavailable(f"{query.name}: {exc}", endpoint=ENDPOINT) from exc
 
 
 def _fetch_page(
@@ -207,12 +212,13 @@ def _split_page(
     """Keep the items without errors under them; name the others in ``missing``.
 
     Errors under a field listed in ``query.nested`` are left to the caller, which refetches that field
-    with its own query (a user whose nested ``meetings`` is null), so they neither drop the item nor count
-    as missing.
+    with its own query: the field is handed on as null (a user whose nested ``meetings`` is null), and
+    the error neither drops the item nor counts as missing.
     """
     edges = connection.get("edges") or []
     prefix = [*query.records_path, "edges"]
     bad: dict[int, str] = {}
+    refetch: dict[int, set[str]] = {}  # item -> nested fields with an error anywhere under them
     missing: list[tuple[str, str]] = []
     for error in errors:
         path = list(error.get("path") or ())
@@ -220,6 +226,7 @@ def _split_page(
         if isinstance(index, int):
             field_name = path[len(prefix) + 1] if len(path) > len(prefix) + 1 else None
             if field_name in query.nested:
+                refetch.setdefault(index, set()).add(str(field_name))
                 continue
             bad.setdefault(index, _message(error))
         else:
@@ -233,9 +240,27 @@ def _split_page(
             if isinstance(item, Mapping):
                 partial.append(to_rest_names(item))
         else:
-            records.append(to_rest_names(item))
-    cursor = str((connection.get("pageInfo") or {}).get("cursor") or "")
-    return GraphQLPage(request, records, cursor, tuple(missing), tuple(partial))
+            # A nested field with an error under it (one of a user's meetings nulled) is handed on as
+            # null: the caller refetches it whole with its own query rather than keep a partial page.
+            nulled = {name: None for name in refetch.get(index, ())}
+            records.append(to_rest_names({**item, **nulled} if nulled else item))
+    return GraphQLPage(
+        request, records, _cursor(connection, len(edges), query), tuple(missing), tuple(partial)
+    )
+
+
+def _cursor(connection: Mapping[str, Any], items: int, query: Query) -> str:
+    """The next page's cursor; "" ends the listing. A page that cannot say whether more follows (no
+    ``pageInfo`` or no ``cursor`` on a full page, ``hasNextPage`` with no cursor) would end it silently
+    short: that is GraphQL failing to serve the listing, and REST takes over."""
+    info = connection.get("pageInfo")
+    cursor = info.get("cursor") if isinstance(info, Mapping) else None
+    if cursor:
+        return str(cursor)
+    more = isinstance(info, Mapping) and info.get("hasNextPage") is True
+    if more or (cursor is None and items >= query.page_size):
+        raise GraphQLUnavailable(f"{query.name}: page has no usable pageInfo.cursor", endpoint=ENDPOINT)
+    return ""
 
 
 def _send(
@@ -250,9 +275,18 @@ def _send(
     for wait in (*RATE_LIMIT_WAITS, None):
         try:
             response = client.graphql(text, variables, category=query.category, units=query.units)
-        except (AuthError, RateLimitError, TransportError, ResourceError):
+        except RateLimitError:
             raise
+        except AuthError as exc:
+            if exc.endpoint != ENDPOINT:  # the token itself was refused: REST cannot do better
+                raise
+            raise GraphQLUnavailable(
+                f"{query.name}: {exc}", endpoint=ENDPOINT, status=exc.status, code=exc.code
+            ) from exc
         except ApiError as exc:
+            # Refused at the HTTP level, whatever the status: a 404 (no GraphQL for this account), a
+            # scope GraphQL needs, 5xx or broken bodies after the client's retries. REST may still
+            # serve the stream; if the trouble is general, REST fails the same way and says so.
             raise GraphQLUnavailable(
                 f"{query.name}: {exc}", endpoint=ENDPOINT, status=exc.status, code=exc.code
             ) from exc

@@ -312,6 +312,22 @@ def test_graphql_partial_errors_lose_nothing_silently(
     assert all("edges[" in s.resource and s.reason for s in result.skips)
 
 
+def test_an_instance_whose_participants_came_back_partial_is_not_marked_done(
+    simulator_factory: Callable[..., RunningSimulator],
+) -> None:
+    """Its dropped participants are named in skips and fetched again by the next run (not marked done)."""
+    sim = simulator_factory(rate_scale=SCALE, faults={"graphql_partial_error_rate": 0.3})
+    result = sync(sim, source="graphql", streams=["meeting_instances", "meeting_participants"])
+    partial = {
+        s.resource.split(": ", 1)[0].removeprefix("meeting_uuid ")
+        for s in result.skips
+        if s.stream == "meeting_participants"
+    }
+    assert partial, "the fault rate must leave some participant page partial"
+    done = result.done_keys("meeting_participants")
+    assert done and not partial & done
+
+
 def test_faults_and_storms_still_give_complete_data(
     simulator_factory: Callable[..., RunningSimulator],
 ) -> None:
@@ -329,3 +345,17 @@ def test_faults_and_storms_still_give_complete_data(
     instances = [i for i in expected_instances(sim) if i.participants_count >= 2]
     assert_participants_complete(sim, result, instances)
     assert sum(sim.stats()["faults_injected"].values()) > 0
+
+
+def test_meetings_nested_under_users_never_keep_a_field_an_error_nulled(
+    simulator_factory: Callable[..., RunningSimulator],
+) -> None:
+    """A user whose nested meetings carry an error has them fetched again whole: no meeting is kept with
+    a field the error nulled (it would overwrite a good value downstream)."""
+    clean = sync(simulator_factory(rate_scale=SCALE), source="graphql", streams=["users", "meetings"])
+    reference = {r["id"]: r for r, _ in clean.records("meetings")}
+    sim = simulator_factory(rate_scale=SCALE, faults={"graphql_partial_error_rate": 0.3})
+    result = sync(sim, source="graphql", streams=["users", "meetings"])
+    got = {r["id"]: r for r, _ in result.records("meetings")}
+    assert got and set(got) <= set(reference)
+    assert [i for i, r in got.items() if r != reference[i]] == []

@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from etl.errors import ApiError, GraphQLUnavailable, RateLimitError, ResourceError
+from etl.errors import ApiError, AuthError, GraphQLUnavailable, RateLimitError, ResourceError, TransportError
 from etl.http.client import Response
 from etl.sources.graphql import (
     QUERIES_DIR,
@@ -124,12 +124,54 @@ def test_validation_error_makes_graphql_unavailable() -> None:
         run(client)
 
 
-def test_a_refused_request_makes_graphql_unavailable_but_resource_errors_pass_through() -> None:
-    paid = ApiError("GraphQL is only available for paid account", status=400, code=200)
-    with pytest.raises(GraphQLUnavailable, match="paid account"):
-        run(ScriptedClient([paid]))
-    with pytest.raises(ResourceError):
-        run(ScriptedClient([ResourceError("gone", status=404, code=1001)]))
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        ApiError("GraphQL is only available for paid account", status=400, code=200),
+        ResourceError("Not Found", endpoint="/v3/graphql", status=404),  # no GraphQL for this account
+        AuthError("missing scope", endpoint="/v3/graphql", status=400, code=4711),
+        TransportError("server error", endpoint="/v3/graphql", status=502),  # after the client's retries
+    ],
+)
+def test_a_request_refused_over_http_makes_graphql_unavailable(refusal: ApiError) -> None:
+    """REST may still serve the stream; if the trouble is general, REST fails the same way and says so."""
+    with pytest.raises(GraphQLUnavailable):
+        run(ScriptedClient([refusal]))
+
+
+def test_a_refused_token_and_a_rate_limit_pass_through() -> None:
+    with pytest.raises(AuthError):
+        run(ScriptedClient([AuthError("token request refused", endpoint="https://zoom.us/oauth/token")]))
+    with pytest.raises(RateLimitError):
+        run(ScriptedClient([RateLimitError("daily limit", endpoint="/v3/graphql", status=429)]))
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [
+        {"edges": [{"id": "a"}, {"id": "b"}]},  # a full page without pageInfo
+        {"edges": [{"id": "a"}, {"id": "b"}], "pageInfo": {}},  # ... or without a cursor
+        {"edges": [{"id": "a"}], "pageInfo": {"cursor": "", "hasNextPage": True}},
+        {"edges": [{"id": "a"}, {"id": "b"}], "pageInfo": "c1"},
+    ],
+)
+def test_a_page_that_cannot_say_what_follows_makes_graphql_unavailable(connection: dict) -> None:
+    """Ending the listing there would lose the rest of it without a word."""
+    small = Query("users", ("users",), "medium", page_size=2)
+    with pytest.raises(GraphQLUnavailable, match="cursor"):
+        run(ScriptedClient([{"data": {"users": connection}}]), small)
+
+
+def test_a_short_last_page_without_pageinfo_ends_the_listing() -> None:
+    small = Query("users", ("users",), "medium", page_size=2)
+    pages, _ = run(ScriptedClient([{"data": {"users": {"edges": [{"id": "a"}]}}}]), small)
+    assert [p.records for p in pages] == [[{"id": "a"}]]
+
+
+def test_a_repeating_cursor_makes_graphql_unavailable() -> None:
+    client = ScriptedClient([page([{"id": "a"}], "c1"), page([{"id": "b"}], "c1")])
+    with pytest.raises(GraphQLUnavailable, match="repeated"):
+        run(client)
 
 
 def test_rate_limited_page_waits_and_is_sent_again() -> None:
@@ -199,3 +241,15 @@ def test_errors_under_a_nested_field_are_left_to_the_caller() -> None:
     pages, waits = run(client, nested)
     assert pages[0].records == [{"id": "a", "meetings": None}]
     assert pages[0].missing == () and waits == [] and len(client.calls) == 1
+
+
+def test_an_error_deep_under_a_nested_field_hands_the_field_on_as_null() -> None:
+    """One of a user's nested meetings nulled by an error: the caller refetches the user's meetings whole
+    (a null field) rather than keep a page that silently lost a meeting."""
+    nested = Query("users_with_meetings", ("users",), "medium", nested=("meetings",))
+    meetings = {"edges": [{"id": 1}, None], "pageInfo": {"cursor": ""}}
+    error = {"message": "internal", "path": ["users", "edges", 0, "meetings", "edges", 1], "extensions": {}}
+    client = ScriptedClient([page([{"id": "a", "meetings": meetings}, {"id": "b"}], errors=[error])])
+    pages, _ = run(client, nested)
+    assert pages[0].records == [{"id": "a", "meetings": None}, {"id": "b"}]
+    assert pages[0].missing == () and len(client.calls) == 1

@@ -296,7 +296,7 @@ class ZoomClient:
                 refused.add(token)
                 self._auth.invalidate(token)
                 raise Retry(error, immediate=True)
-            first_page = not (params or {}).get("next_page_token")
+            first_page = method == "GET" and not (params or {}).get("next_page_token")
             if status == 404 or code in RESOURCE_CODES or (first_page and code in FIRST_PAGE_RESOURCE_CODES):
                 raise fail(ResourceError, message or "not found")
             raise fail(ApiError, message or "request refused")

@@ -250,6 +250,14 @@ def test_code_300_is_one_resource_out_of_reach_on_a_first_page_only(
     assert caught.value.code == 300 and len(zoom.requests) == 1
 
 
+def test_code_300_on_graphql_is_not_a_resource() -> None:
+    """A POST to /v3/graphql is about no one resource: the GraphQL source decides what a refusal means."""
+    zoom = FakeZoom(lambda r: zoom_json(400, {"code": 300, "message": "Invalid request."}))
+    with zoom.client() as client, pytest.raises(ApiError) as caught:
+        client.graphql("{ users { edges { id } } }", {}, category="medium")
+    assert type(caught.value) is ApiError and caught.value.code == 300
+
+
 def test_double_encoded_path_reaches_server_unchanged() -> None:
     zoom = FakeZoom(ok)
     path = "/past_meetings/%252Fabc%252F%252Fdef%253D%253D/participants"

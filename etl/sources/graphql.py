@@ -18,8 +18,9 @@ undocumented, FACTS.md §1.6, so errors are classified by ``extensions.code`` fi
    or broken bodies after the client's retries), a cursor that repeats, and a full page that cannot
    say whether more follow: ``GraphQLUnavailable``. The engine falls back to REST for that stream and
    records why (``SourceChoice``); if the trouble is general, REST fails the same way and says so.
-2. ``RATE_LIMITED`` on the page itself (no data at the records path): wait (``RATE_LIMIT_WAITS``,
-   growing) and send the same page again; still rate limited after the last wait: ``RateLimitError``.
+2. ``RATE_LIMITED`` (or ``TOO_MANY_REQUESTS``, ``RATE_LIMIT_EXCEEDED``, ``429``) on the page itself (no
+   data at the records path): wait (``RATE_LIMIT_WAITS``, growing) and send the same page again; still
+   rate limited after the last wait: ``RateLimitError``.
 3. ``NOT_FOUND`` on the connection itself (the user or meeting the page is about): ``ResourceError``,
    which the engine records as a ``Skip``, exactly as for REST's 404/1001/3001.
 4. Partial data: the connection is present but some items (or fields under them) have errors. Items with
@@ -66,6 +67,8 @@ REST_NAMES: Mapping[str, str] = {"department": "dept", "pageInfo": "page_info"}
 
 _VALIDATION_CODES = {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "BAD_USER_INPUT"}
 _DENIED_CODES = {"FORBIDDEN", "UNAUTHORIZED", "PERMISSION_DENIED", "UNAUTHENTICATED", "PLAN_NOT_SUPPORTED"}
+# Zoom's GraphQL rate-limit code is undocumented (FACTS.md §1.4): the spellings servers use for it.
+_RATE_LIMITED_CODES = {"RATE_LIMITED", "TOO_MANY_REQUESTS", "RATE_LIMIT_EXCEEDED", "429"}
 _DENIED_NUMBERS = {200, 4700, 4711}
 _VALIDATION_TEXT = re.compile(r"Cannot query field|Unknown argument|Unknown type|is not defined|Syntax Error")
 _DENIED_TEXT = re.compile(r"paid account|permission|scope|not allowed|not available", re.IGNORECASE)
@@ -294,7 +297,7 @@ def _send(
         if not isinstance(body, Mapping):
             raise GraphQLUnavailable(f"{query.name}: the answer is not a GraphQL body", endpoint=ENDPOINT)
         errors = body.get("errors") or []
-        limited = [e for e in errors if isinstance(e, Mapping) and _code(e) == "RATE_LIMITED"]
+        limited = [e for e in errors if isinstance(e, Mapping) and _code(e) in _RATE_LIMITED_CODES]
         if not limited or _at_path(body.get("data"), query.records_path) is not None:
             return body  # a rate-limited item or nested field is partial data (rule 4), not a lost page
         if wait is None:

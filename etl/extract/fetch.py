@@ -9,7 +9,8 @@ stream's sources in order, turning what comes back into events.
   is the REST twin of the GraphQL query and would refuse the same way), unless the unit names no resource
   (an account-wide listing), where REST starts from its first endpoint.
 * A GraphQL unit whose pages dropped items (partial data) is not complete: its key is not marked done,
-  so the next run fetches it again.
+  so the next run fetches it again. An error that names no item is recorded as a ``Skip`` only (a
+  standing notice must not make every unit refetch forever).
 * Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
 """
 
@@ -76,7 +77,7 @@ def _graphql_unit(
     for page in graphql.fetch_pages(run.client, run.documents, query, unit.variables):
         for path, message in page.missing:
             emit(Skip(unit.stream.name, run.account_id, f"{unit.resource}: {path}", message))
-            complete = False
+        complete = complete and not page.dropped  # an error that names no item is recorded, not retried
         if on_records is not None and page.partial:
             on_records([dict(item) for item in page.partial])  # children of a dropped item still count
         _emit_page(run, unit, "graphql", page.request, page.records, emit, on_records)

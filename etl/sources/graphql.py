@@ -147,6 +147,7 @@ class GraphQLPage:
     cursor: str
     missing: tuple[tuple[str, str], ...] = field(default=())  # (error path, message)
     partial: tuple[dict[str, Any], ...] = field(default=())  # the dropped items, for their keys only
+    dropped: int = 0  # items left out of ``records`` (an error under them, or null): the page lost them
 
 
 def fetch_pages(
@@ -234,9 +235,10 @@ def _split_page(
             bad.setdefault(index, _message(error))
         else:
             missing.append((".".join(str(p) for p in path) or query.name, _message(error)))
-    records, partial = [], []
+    records, partial, dropped = [], [], 0
     for index, item in enumerate(edges):
         if index in bad or not isinstance(item, Mapping):
+            dropped += 1
             key = item.get("uuid") or item.get("id") if isinstance(item, Mapping) else None
             where = f"{'.'.join(prefix)}[{index}]" + (f" ({key})" if key else "")
             missing.append((where, bad.get(index, "null item")))
@@ -247,9 +249,8 @@ def _split_page(
             # null: the caller refetches it whole with its own query rather than keep a partial page.
             nulled = {name: None for name in refetch.get(index, ())}
             records.append(to_rest_names({**item, **nulled} if nulled else item))
-    return GraphQLPage(
-        request, records, _cursor(connection, len(edges), query), tuple(missing), tuple(partial)
-    )
+    cursor = _cursor(connection, len(edges), query)
+    return GraphQLPage(request, records, cursor, tuple(missing), tuple(partial), dropped)
 
 
 def _cursor(connection: Mapping[str, Any], items: int, query: Query) -> str:

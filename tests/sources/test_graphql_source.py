@@ -255,3 +255,15 @@ def test_an_error_deep_under_a_nested_field_hands_the_field_on_as_null() -> None
     pages, _ = run(client, nested)
     assert pages[0].records == [{"id": "a", "meetings": None}, {"id": "b"}]
     assert pages[0].missing == () and len(client.calls) == 1
+
+
+def test_dropped_counts_the_items_a_page_lost_not_errors_that_name_none() -> None:
+    """Only lost items make a unit incomplete (refetched next run); a pathless notice is only recorded."""
+    notice = {"message": "deprecated argument", "extensions": {"code": "DEPRECATED"}}
+    client = ScriptedClient([page([{"id": "a"}, None], errors=[notice, item_error(0)])] * 2)
+    pages, _ = run(client)
+    assert pages[0].dropped == 2 and len(pages[0].missing) == 3
+    clean = ScriptedClient([page([{"id": "a"}], errors=[notice])] * 2)
+    pages, _ = run(clean)
+    assert pages[0].dropped == 0 and pages[0].records == [{"id": "a"}]
+    assert [m[1] for m in pages[0].missing] == ["deprecated argument"]

@@ -279,18 +279,13 @@ def _send(
     for wait in (*RATE_LIMIT_WAITS, None):
         try:
             response = client.graphql(text, variables, category=query.category, units=query.units)
-        except RateLimitError:
-            raise
-        except AuthError as exc:
-            if exc.endpoint != ENDPOINT:  # the token itself was refused: REST cannot do better
-                raise
-            raise GraphQLUnavailable(
-                f"{query.name}: {exc}", endpoint=ENDPOINT, status=exc.status, code=exc.code
-            ) from exc
         except ApiError as exc:
             # Refused at the HTTP level, whatever the status: a 404 (no GraphQL for this account), a
             # scope GraphQL needs, 5xx or broken bodies after the client's retries. REST may still
-            # serve the stream; if the trouble is general, REST fails the same way and says so.
+            # serve the stream; if the trouble is general, REST fails the same way and says so. Not a
+            # rate limit (REST shares it) nor a refused token (REST cannot do better).
+            if isinstance(exc, RateLimitError) or (isinstance(exc, AuthError) and exc.endpoint != ENDPOINT):
+                raise
             raise GraphQLUnavailable(
                 f"{query.name}: {exc}", endpoint=ENDPOINT, status=exc.status, code=exc.code
             ) from exc

@@ -81,7 +81,7 @@ def numbered_pages(fetch: Callable[[int], Body], *, records_key: str, where: str
         records = body.get(records_key)
         if not records:
             return
-        count = _page_count(body, len(records))
+        count = _page_count(body, len(records), number)
         if number >= count:
             return
         if count > MAX_NUMBERED_PAGES:
@@ -89,14 +89,15 @@ def numbered_pages(fetch: Callable[[int], Body], *, records_key: str, where: str
         number += 1
 
 
-def _page_count(body: Body, records: int) -> int:
-    """Pages in a numbered listing, as far as this page tells."""
+def _page_count(body: Body, records: int, number: int) -> int:
+    """Pages in a numbered listing, as far as page ``number`` tells: a full page with no count at all
+    means at least one more."""
     if body.get("page_count") is not None:
         return int(body["page_count"])
     size = int(body.get("page_size") or 0)
     if body.get("total_records") is not None and size > 0:
         return -(-int(body["total_records"]) // size)
-    return MAX_NUMBERED_PAGES if size > 0 and records >= size else 0  # full page: ask for the next one
+    return number + 1 if size > 0 and records >= size else number
 
 
 def _is_expired_token(exc: ApiError, token: str | None) -> bool:

@@ -50,6 +50,7 @@ _MEETING = ("meeting:read", "meeting:read:admin")
 _WEBINAR = ("webinar:read", "webinar:read:admin")
 SCOPES: Mapping[str, tuple[str, ...]] = {
     "/users": ("user:read:admin",),
+    "/users/{userId}": ("user:read", "user:read:admin", "user_info:read"),
     "/users/{userId}/meetings": _MEETING,
     "/report/users/{userId}/meetings": _REPORT,
     "/report/meetings/{meetingId}/participants": _REPORT,

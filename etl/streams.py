@@ -36,7 +36,9 @@ class Stream:
     context_key: str = ""  # Page.context key that carries the parent key
     windowing: str = "none"
     fanout: tuple[tuple[tuple[str, str], ...], ...] = ((),)  # one listing per extra param set
-    details: Endpoint | None = None  # one more call per record (webinar instance report)
+    details: Endpoint | None = (
+        None  # one more call per record: a webinar instance's report, a pending user's id
+    )
 
     @property
     def graphql(self) -> Query | None:
@@ -72,6 +74,8 @@ STREAMS: tuple[Stream, ...] = (
             _get("/users", "users", "medium"),
         ),
         fanout=((("status", "active"),), (("status", "inactive"),), (("status", "pending"),)),
+        # The listing leaves out a pending user's id; the user by email gives it (see jobs.identify_pending).
+        details=_get("/users/{userId}", None, "light", paging="none"),
     ),
     Stream(
         "meetings",

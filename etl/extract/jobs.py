@@ -89,6 +89,8 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
     emit_pages = "users" in run.requested
 
     def on_users(records: list[dict[str, Any]], nested: bool) -> None:
+        if emit_pages:
+            identify_pending(run, emit, records)
         for record in records:
             meetings = record.pop("meetings", _ABSENT) if nested else _ABSENT
             spawn_user(run, emit, record, groups, meetings)
@@ -110,6 +112,31 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
             emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
     unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages)
     fetch_unit(run, unit, emit, lambda records: on_users(records, False))
+
+
+def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> None:
+    """Give each pending user without an id its id, looked up by email (``GET /users/{email}``, Light).
+
+    Zoom's listing "does not return this value for users with the pending status" (OpenAPI), yet the
+    user by email does: without it the users table, keyed by id, would reject every pending invitation on
+    every run. The id is set on the record itself, before the page is emitted, so ``raw.pages`` holds it
+    and ``rebuild`` needs no API call. A lookup Zoom refuses leaves the record as listed: it is recorded
+    as a skip, and normalization rejects the row for its missing key (its payload kept)."""
+    endpoint = BY_NAME["users"].details
+    assert endpoint is not None
+    for user in users:
+        email = user.get("email")
+        if user.get("id") or user.get("status") != "pending" or not email or not isinstance(email, str):
+            continue
+        found = None
+        try:
+            for page in rest.fetch_pages(run.client, endpoint, {"userId": email}):
+                found = next((r.get("id") for r in page.records if isinstance(r, dict)), None)
+        except ResourceError as exc:
+            emit(skip(run, "users", "a pending user's id (GET /users/{email})", exc))
+            continue
+        if isinstance(found, str) and found:
+            user["id"] = found
 
 
 def spawn_user(run: Run, emit: Emit, user: Mapping[str, Any], groups: Sequence[Group], meetings: Any) -> None:

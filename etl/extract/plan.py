@@ -154,6 +154,10 @@ def _estimate(
     if name == "users":
         pages = math.ceil(len(users) / USERS_PAGE) if users else 1
         calls[category] += pages if source == "graphql" else pages * len(stream.fanout)
+        if source == "rest" and stream.details is not None and users:  # a pending user's id, by email
+            lookups = sum(1 for u in users if u.get("status") == "pending" and not u.get("id"))
+            if lookups:
+                calls[stream.details.category] += lookups
         return calls, "" if users is not None else "user count not known (no client)"
     if stream.parent == "users":
         if users is None:

@@ -163,6 +163,55 @@ def test_free_plan_falls_back_to_rest_and_says_why(
     assert reason is not None and reason[0]
 
 
+def test_rest_gives_pending_users_their_ids_by_email(
+    simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Zoom lists pending users without an id; one Light lookup by email each gives it, so REST fills the
+    users table as GraphQL does: no reject, exit 0, and the plan counts the lookups."""
+    sim = simulator_factory()
+    pending = {u.id for u in sim.account.users(sim.clock.now(), "pending")}
+    assert pending, "the default profile must hold pending users"
+    graphql = settings_for(sim, warehouse=tmp_path / "graphql.duckdb")
+    rest = settings_for(sim, warehouse=tmp_path / "rest.duckdb", source="rest")
+    [plan] = plan_sync(rest)  # users are counted when per-user streams need them
+    assert next(p for p in plan.streams if p.stream == "users").calls.get("light") == len(pending)
+    assert sync(graphql, SyncOptions(streams=("users",))).exit_code == 0
+    sim.reset_stats()
+    result = sync(rest, SyncOptions(streams=("users",)))
+    assert result.exit_code == 0 and result.rejects == 0, result.as_dict()
+    assert sim.stats()["by_endpoint"]["/v2/users/{userId}"] == len(pending)
+    with open_read_only(rest.warehouse) as conn:
+        loaded = {i for (i,) in conn.execute("SELECT id FROM zoom.users WHERE status = 'pending'").fetchall()}
+        raw = conn.execute("SELECT count(*) FROM raw.pages WHERE stream = 'users'").fetchone()
+    assert loaded == pending and raw is not None and raw[0] > 0
+    ids = "SELECT id, email, status FROM zoom.users"
+    with open_read_only(graphql.warehouse) as g, open_read_only(rest.warehouse) as r:
+        assert set(g.execute(ids).fetchall()) == set(r.execute(ids).fetchall())
+
+
+def test_a_pending_user_zoom_cannot_find_is_a_skip_and_a_reject(
+    simulator_factory: Callable[..., RunningSimulator],
+    settings_for: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The forum's anomaly: a pending invitation whose lookup by email answers 1001. The record stays
+    as listed: a skip says which lookup failed, a reject keeps the payload, and the run exits 3."""
+    sim = simulator_factory()
+    lost = sim.account.users(sim.clock.now(), "pending")[0]
+    find = sim.app.account.user  # what the server asks
+    monkeypatch.setattr(
+        sim.app.account, "user", lambda key, now: None if key == lost.email else find(key, now)
+    )
+    settings = settings_for(sim, source="rest")
+    result = sync(settings, SyncOptions(streams=("users",)))
+    assert (result.exit_code, result.rejects, result.skips) == (3, 1, 1), result.as_dict()
+    with open_read_only(settings.warehouse) as conn:
+        skip = conn.execute("SELECT resource, code FROM _etl.skips").fetchone()
+        reject = conn.execute("SELECT table_name, column_name, payload FROM _etl.rejects").fetchone()
+    assert skip == ("a pending user's id (GET /users/{email})", 1001)
+    assert reject is not None and reject[:2] == ("users", "id") and lost.email in reject[2]
+
+
 @pytest.mark.parametrize("source", ["auto", "rest"])
 def test_dry_run_plans_without_writing(
     simulator: RunningSimulator, settings_for: Callable[..., Settings], source: str

@@ -16,14 +16,29 @@ def test_status_filter_partitions_the_users(client) -> None:
     seen: dict[str, str] = {}
     for status in ("active", "inactive", "pending"):
         for u in client.get_ok(f"/v2/users?status={status}&page_size=300")["users"]:
-            assert u["status"] == status and u["id"] not in seen
-            seen[u["id"]] = status
+            assert u["status"] == status and u["email"] not in seen
+            seen[u["email"]] = status
     assert set(seen) == {
-        u.id
+        u.email
         for s in ("active", "inactive", "pending")
         for u in client.sim.account.users(client.sim.clock.now(), s)
     }
     assert client.get("/v2/users?status=deleted")[0] == 400
+
+
+def test_pending_users_are_listed_without_id_and_found_by_email(client) -> None:
+    """OpenAPI: the listing "does not return this value [id] for users with the pending status"; the user
+    by email does, with ``created_at`` the time of the call."""
+    now = client.sim.clock.now()
+    pending = client.sim.account.users(now, "pending")
+    assert pending, "the default profile must hold pending users"
+    listed = client.get_ok("/v2/users?status=pending&page_size=300")["users"]
+    assert [u["email"] for u in listed] == [u.email for u in pending]
+    assert not any("id" in u for u in listed)
+    assert all("id" in u for u in client.get_ok("/v2/users?status=active&page_size=300")["users"])
+    detail = client.get_ok(f"/v2/users/{quote(pending[0].email, safe='')}")
+    assert detail["id"] == pending[0].id and detail["status"] == "pending"
+    assert detail["created_at"] == f"{now:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def test_a_user_by_id_or_email(client) -> None:

@@ -42,6 +42,11 @@ def list_users(req: Request) -> tuple[int, dict]:
         raise ApiError(400, 300, f"Invalid field: status {status!r}; expected one of {', '.join(STATUSES)}.")
     page = req.page(req.account.users(req.now, status))
     items = [user_item(u) for u in page.items]
+    for item in items:
+        if (
+            item["status"] == "pending"
+        ):  # OpenAPI: "does not return this value for users with the pending status"
+            del item["id"]
     return 200, envelope(page, "users", items, legacy=True)
 
 
@@ -60,4 +65,6 @@ def get_user(req: Request) -> tuple[int, dict]:
         "login_types": [1],
         "cluster": "us01",
     }
+    if u.status == "pending":  # OpenAPI: a pending user's created_at is the time of the call
+        body["created_at"] = iso(req.now)
     return 200, body

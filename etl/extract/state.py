@@ -49,7 +49,6 @@ class Tracker:
         self._since = since
         self._today = today
         self._now = now
-        self._horizon = seen_horizon
         self._settled_before = settled_before
         self._source = source  # callable: the source in use now
         self._lock = threading.Lock()
@@ -59,16 +58,28 @@ class Tracker:
             end = parse_day(entry[1]) if isinstance(entry, list | tuple) and len(entry) == 2 else None
             if end is not None and (floor is None or end >= floor):
                 self.skipped[str(user_id)] = [str(entry[0]), str(entry[1])]
-        self.seen: dict[str, list[str]] = {
-            str(k): list(v) for k, v in (self.base.get("seen") or {}).items() if isinstance(v, list | tuple)
-        }
+        # ``seen`` holds what checkpoints carry: entries within the horizon. Older entries of the last
+        # state still answer ``is_new`` in this run but are never saved again. Keeping them out of ``seen``
+        # keeps every checkpoint's copy the size of the horizon, not of everything the run completed
+        # (a copy per completed key made a full sync's checkpoints quadratic in the account's instances).
+        self._horizon_day = seen_horizon.isoformat()
+        self.seen: dict[str, list[str]] = {}
+        self._expired: dict[str, list[str]] = {}
+        for key, entry in (self.base.get("seen") or {}).items():
+            if isinstance(entry, list | tuple) and len(entry) >= 2 and isinstance(entry[1], str):
+                kept = self.seen if entry[1] >= self._horizon_day else self._expired
+                kept[str(key)] = list(entry)
+        # The copies the last checkpoint carried, shared by the next ones until the tracker changes
+        # (checkpoint states are read-only: the loader only serializes them).
+        self._seen_copy: dict[str, list[str]] | None = None
+        self._skipped_copy: dict[str, list[str]] | None = None
 
     # ---- questions ---------------------------------------------------------------------------------------
 
     def is_new(self, key: str, digest: str) -> bool:
         """True when ``key``'s children must be fetched: never completed, or its parent record changed."""
         with self._lock:
-            entry = self.seen.get(key)
+            entry = self.seen.get(key) or self._expired.get(key)
             return entry is None or entry[0] != digest
 
     def window_for(self, month: tuple[int, int]) -> Window | None:
@@ -90,16 +101,22 @@ class Tracker:
         with self._lock:
             settled = day is not None and day < self._settled_before
             if digest is not None and day is not None and (settled or not settled_only):
-                self.seen[key] = [digest, day.isoformat()]
+                entry = [digest, day.isoformat()]
+                # Older than the horizon: not saved; within this run ``Run.claim`` keeps it from refetching.
+                if entry[1] >= self._horizon_day and self.seen.get(key) != entry:
+                    self.seen[key] = entry
+                    self._seen_copy = None
             return self._checkpoint(done_keys=(key,))
 
     def note_skip(self, user_id: str, window: Window) -> None:
         with self._lock:
-            self.skipped = merge_skip(self.skipped, user_id, window)
+            self.skipped[user_id] = merge_skip(self.skipped.get(user_id), window)
+            self._skipped_copy = None
 
     def revisited(self, user_id: str) -> None:
         with self._lock:
-            self.skipped.pop(user_id, None)
+            if self.skipped.pop(user_id, None) is not None:
+                self._skipped_copy = None
 
     def finished(self) -> Checkpoint:
         with self._lock:
@@ -121,10 +138,13 @@ class Tracker:
                 through = reached.isoformat() if reached else old.get("through")
                 state["backfill"] = {"since": self._since.isoformat(), "through": through}
         if self.skipped or "skipped_users" in self.base:
-            state["skipped_users"] = {k: list(v) for k, v in self.skipped.items()}
+            if self._skipped_copy is None:
+                self._skipped_copy = dict(self.skipped)  # entries are replaced, never changed in place
+            state["skipped_users"] = self._skipped_copy
         if self.seen or "seen" in self.base:
-            horizon = self._horizon.isoformat()
-            state["seen"] = {k: list(v) for k, v in self.seen.items() if v[1] >= horizon}
+            if self._seen_copy is None:
+                self._seen_copy = dict(self.seen)
+            state["seen"] = self._seen_copy
         if synced:
             state["synced_at"] = self._now.isoformat()
         return Checkpoint(self.name, self.account_id, state, done_keys)

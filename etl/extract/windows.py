@@ -12,7 +12,7 @@ done before an earlier one does not move the watermark, so a crash re-fetches in
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -166,16 +166,12 @@ def cannot_have_hosted(user: Mapping[str, Any], window: Window) -> str:
     return ""
 
 
-def merge_skip(skipped: Mapping[str, Any], user_id: str, window: Window) -> dict[str, list[str]]:
-    """Record that ``user_id`` was skipped for ``window``: one covering range per user."""
-    merged = {k: list(v) for k, v in skipped.items()}
+def merge_skip(entry: Sequence[str] | None, window: Window) -> list[str]:
+    """A user's recorded skip (``[from, to]``, or None) widened to cover ``window``: one range per user."""
     start, end = window.start.isoformat(), window.end.isoformat()
-    if user_id in merged:
-        old_start, old_end = merged[user_id]
-        merged[user_id] = [min(old_start, start), max(old_end, end)]
-    else:
-        merged[user_id] = [start, end]
-    return merged
+    if entry is None:
+        return [start, end]
+    return [min(entry[0], start), max(entry[1], end)]
 
 
 def revisit_windows(

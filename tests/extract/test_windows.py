@@ -89,7 +89,7 @@ def test_cannot_have_hosted() -> None:
 
 def test_skips_are_merged_and_revisited_when_the_user_comes_back() -> None:
     may, june = Window(date(2024, 5, 1), date(2024, 5, 31)), Window(date(2024, 6, 1), date(2024, 6, 30))
-    skipped = merge_skip(merge_skip({}, "u1", june), "u1", may)
+    skipped = {"u1": merge_skip(merge_skip(None, june), may)}
     assert skipped == {"u1": ["2024-05-01", "2024-06-30"]}
     dormant = {"id": "u1", "last_login_time": "2023-01-01T00:00:00Z"}
     assert revisit_windows(skipped, dormant, None, date(2024, 7, 15)) == []

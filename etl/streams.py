@@ -36,9 +36,8 @@ class Stream:
     context_key: str = ""  # Page.context key that carries the parent key
     windowing: str = "none"
     fanout: tuple[tuple[tuple[str, str], ...], ...] = ((),)  # one listing per extra param set
-    details: Endpoint | None = (
-        None  # one more call per record: a webinar instance's report, a pending user's id
-    )
+    # One more call per record: a webinar instance's report, a pending user's id.
+    details: Endpoint | None = None
 
     @property
     def graphql(self) -> Query | None:

@@ -77,7 +77,9 @@ class Tracker:
     # ---- questions ---------------------------------------------------------------------------------------
 
     def is_new(self, key: str, digest: str) -> bool:
-        """True when ``key``'s children must be fetched: never completed, or its parent record changed."""
+        """True when ``key``'s children must be fetched: not completed by an earlier run (within its horizon),
+        or its parent record changed. Within a run, callers pair it with ``Run.claim``, which keeps a key
+        from being fetched twice (a key completed now, older than the horizon, is not remembered here)."""
         with self._lock:
             entry = self.seen.get(key) or self._expired.get(key)
             return entry is None or entry[0] != digest
@@ -110,8 +112,11 @@ class Tracker:
 
     def note_skip(self, user_id: str, window: Window) -> None:
         with self._lock:
-            self.skipped[user_id] = merge_skip(self.skipped.get(user_id), window)
-            self._skipped_copy = None
+            old = self.skipped.get(user_id)
+            merged = merge_skip(old, window)
+            if merged != old:  # a user skipped again for a window it already covers changes nothing
+                self.skipped[user_id] = merged
+                self._skipped_copy = None
 
     def revisited(self, user_id: str) -> None:
         with self._lock:

@@ -48,9 +48,10 @@ from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, parse_retry
 log = logging.getLogger("etl.http")
 
 # Zoom's OpenAPI documents these for one user, meeting or webinar (not the account): 1001 user not found,
-# 1010 user not in this account, 3000 webinar without registration (absentees), 3001 meeting or webinar
-# not found, 3161 user without a meeting license (their meeting listing), 12702 older than a year.
-RESOURCE_CODES = frozenset({1001, 1010, 3000, 3001, 3161, 12702})
+# 1010 user not in this account, 1120 a pending user's invitation expired (the user by email), 3000
+# webinar without registration (absentees), 3001 meeting or webinar not found, 3161 user without a meeting
+# license (their meeting listing), 12702 older than a year.
+RESOURCE_CODES = frozenset({1001, 1010, 1120, 3000, 3001, 3161, 12702})
 # 300 is Zoom's "invalid request": on a follow-up page an expired page token (``etl.sources.paginate``
 # restarts the listing), on a first page one resource out of reach ("Cannot access meeting information",
 # an invalid occurrence, a daily report month outside the last six months).

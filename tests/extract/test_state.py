@@ -68,6 +68,23 @@ def test_a_checkpoint_keeps_the_state_it_was_emitted_with() -> None:
     assert [c.done_keys for c in (first, second, third)] == [("a",), ("b",), ("c",)]
 
 
+def test_checkpoints_follow_skips_and_revisits_after_a_first_copy() -> None:
+    t = tracker()
+    t.note_skip("u1", JULY)
+    first = t.key_done("a", "d1", date(2024, 7, 12))
+    t.note_skip("u2", JULY)
+    second = t.key_done("b", "d2", date(2024, 7, 12))
+    t.note_skip("u2", JULY)  # already covered: nothing changes
+    t.revisited("u1")
+    third = t.key_done("c", "d3", date(2024, 7, 12))
+    assert first.state["skipped_users"] == {"u1": ["2024-07-01", "2024-07-31"]}
+    assert second.state["skipped_users"] == {
+        "u1": ["2024-07-01", "2024-07-31"],
+        "u2": ["2024-07-01", "2024-07-31"],
+    }
+    assert third.state["skipped_users"] == {"u2": ["2024-07-01", "2024-07-31"]}
+
+
 def test_skips_of_one_user_merge_into_one_range() -> None:
     t = tracker()
     t.note_skip("u1", JULY)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from etl.config import Settings
 from etl.pipeline import SyncOptions, plan_sync, sync
+from etl.simulator.model import User
+from etl.simulator.rest.errors import ApiError
 from etl.simulator.server import RunningSimulator
 from etl.streams import STREAMS
+from etl.warehouse import Warehouse
 from etl.warehouse.reader import open_read_only
+from etl.warehouse.rebuild import rebuild
 
 ALL_TABLES = {table for stream in STREAMS for table in stream.tables}
 BOOKKEEPING = ("_run_id", "_synced_at")
@@ -187,28 +192,50 @@ def test_rest_gives_pending_users_their_ids_by_email(
     ids = "SELECT id, email, status FROM zoom.users"
     with open_read_only(graphql.warehouse) as g, open_read_only(rest.warehouse) as r:
         assert set(g.execute(ids).fetchall()) == set(r.execute(ids).fetchall())
+    # The ids are in raw.pages: a rebuild (no API call) keeps them.
+    with Warehouse.open(rest.warehouse) as wh:
+        rebuild(wh, ["users"])
+        assert {
+            i for (i,) in wh.conn.execute("SELECT id FROM zoom.users WHERE status = 'pending'").fetchall()
+        } == pending
+    # A sync that does not load users looks nobody up.
+    sim.reset_stats()
+    assert sync(rest, SyncOptions(streams=("meeting_instances",))).exit_code == 0
+    assert "/v2/users/{userId}" not in sim.stats()["by_endpoint"]
 
 
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(404, 1001), (400, 1120)],
+    ids=["not found (the forum's anomaly)", "invitation expired"],
+)
 def test_a_pending_user_zoom_cannot_find_is_a_skip_and_a_reject(
     simulator_factory: Callable[..., RunningSimulator],
     settings_for: Callable[..., Settings],
     monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    code: int,
 ) -> None:
-    """The forum's anomaly: a pending invitation whose lookup by email answers 1001. The record stays
-    as listed: a skip says which lookup failed, a reject keeps the payload, and the run exits 3."""
+    """A pending invitation whose lookup by email Zoom refuses (both errors of the OpenAPI's
+    ``GET /users/{userId}``). The record stays as listed: a skip says which lookup failed, a reject keeps
+    the payload, and the run exits 3 rather than failing."""
     sim = simulator_factory()
     lost = sim.account.users(sim.clock.now(), "pending")[0]
     find = sim.app.account.user  # what the server asks
-    monkeypatch.setattr(
-        sim.app.account, "user", lambda key, now: None if key == lost.email else find(key, now)
-    )
+
+    def user(key: str, now: datetime) -> User | None:
+        if key == lost.email:
+            raise ApiError(status, code, f"No valid invitation for {key}.")
+        return find(key, now)
+
+    monkeypatch.setattr(sim.app.account, "user", user)
     settings = settings_for(sim, source="rest")
     result = sync(settings, SyncOptions(streams=("users",)))
     assert (result.exit_code, result.rejects, result.skips) == (3, 1, 1), result.as_dict()
     with open_read_only(settings.warehouse) as conn:
         skip = conn.execute("SELECT resource, code FROM _etl.skips").fetchone()
         reject = conn.execute("SELECT table_name, column_name, payload FROM _etl.rejects").fetchone()
-    assert skip == ("a pending user's id (GET /users/{email})", 1001)
+    assert skip == ("a pending user's id (GET /users/{email})", code)
     assert reject is not None and reject[:2] == ("users", "id") and lost.email in reject[2]
 
 

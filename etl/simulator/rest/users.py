@@ -43,9 +43,8 @@ def list_users(req: Request) -> tuple[int, dict]:
     page = req.page(req.account.users(req.now, status))
     items = [user_item(u) for u in page.items]
     for item in items:
-        if (
-            item["status"] == "pending"
-        ):  # OpenAPI: "does not return this value for users with the pending status"
+        # OpenAPI: the id is not returned "for users with the pending status".
+        if item["status"] == "pending":
             del item["id"]
     return 200, envelope(page, "users", items, legacy=True)
 

@@ -126,15 +126,14 @@ def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> N
     assert endpoint is not None
     for user in users:
         email = user.get("email")
-        if user.get("id") or user.get("status") != "pending" or not email or not isinstance(email, str):
+        if user.get("id") or user.get("status") != "pending" or not isinstance(email, str) or not email:
             continue
-        found = None
         try:
-            for page in rest.fetch_pages(run.client, endpoint, {"userId": email}):
-                found = next((r.get("id") for r in page.records if isinstance(r, dict)), None)
+            _, detail = rest.fetch_detail(run.client, endpoint, {"userId": email})
         except ResourceError as exc:
             emit(skip(run, "users", "a pending user's id (GET /users/{email})", exc))
             continue
+        found = detail.get("id") if detail else None
         if isinstance(found, str) and found:
             user["id"] = found
 
@@ -363,9 +362,9 @@ def webinar_details_task(
     assert stream.details is not None
     record, request, complete = dict(instance), f"GET /v2/past_webinars/{webinar_id}/instances", False
     try:
-        for page in rest.fetch_pages(run.client, stream.details, {"webinarId": uuid}):
-            record.update(page.records[0] if page.records else {})
-            request, complete = page.request, True
+        request, detail = rest.fetch_detail(run.client, stream.details, {"webinarId": uuid})
+        record.update(detail or {})
+        complete = True
     except ResourceError as exc:
         emit(skip(run, stream.name, f"webinar_uuid {uuid} report", exc))
     record.setdefault("id", int(webinar_id) if webinar_id.isdigit() else webinar_id)

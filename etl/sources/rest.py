@@ -155,3 +155,13 @@ def fetch_pages(
     else:
         for body in token_pages(by_token, where=where):
             yield RestPage(requests[-1], records_of(body), body)
+
+
+def fetch_detail(
+    client: ZoomClient, endpoint: Endpoint, path_params: Mapping[str, str | int]
+) -> tuple[str, dict[str, Any] | None]:
+    """The request line and the one record of a detail endpoint (the body itself; None if it is empty)."""
+    if endpoint.records_key is not None or endpoint.paging != "none":
+        raise ValueError(f"{endpoint.path} is a listing, not a detail endpoint")
+    page = next(fetch_pages(client, endpoint, path_params))
+    return page.request, (page.records[0] if page.records else None)

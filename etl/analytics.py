@@ -7,7 +7,14 @@ objects live apart from the core tables (schema ``zoom``) so that exports and ``
 only, and dropping ``analytics`` can never lose data.
 
 ``apply`` runs the files in file-name order (views never depend on each other's file, so the order only
-needs to be stable) and records a fingerprint of their text as ``analytics.layer_version()``. The pipeline
+needs to be stable) and records a fingerprint of their text as ``analytics.layer_version()``.
+
+Reference time. A report that asks "in the last N days" asks it at ``analytics.reference_time()``: Zoom's
+clock when the latest successful (ok or partial) sync began reading (``_etl.runs.data_as_of``), else
+``now()`` for a warehouse that never finished one. Never the reader's wall clock: a warehouse opened a
+month after its last sync (or a simulator's account, whose clock is its own) would otherwise call every
+user idle. Such a report also has a table macro ``<name>_at(ts)`` for any other instant, which is what
+``zoom-etl report NAME --as-of TS`` runs. The pipeline
 calls it after every sync. Readers (``open_reader``) use a READ-ONLY connection; when the views are missing
 or older than the installed files (a warehouse synced by an older zoom-etl), the reader first refreshes
 them under the writer lock, then reconnects read-only.
@@ -25,22 +32,30 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from etl.errors import ConfigError, LockedError, WarehouseError
+from etl.resources import VIEWS
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.reader import open_read_only
 
 SCHEMA = "analytics"
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "warehouse"
+DEFAULT_DIR = VIEWS
 
 log = logging.getLogger(__name__)
 
 _HEADER_KEY = re.compile(r"^--\s*(name|summary):\s*(.*?)\s*$")
 _COLUMN = re.compile(r"^--\s{2,}([a-z_][a-z0-9_]*)\s+([A-Z]+)\s+(.+?)\s*$")
+
+REFERENCE_TIME = f"""CREATE OR REPLACE MACRO {SCHEMA}.reference_time() AS (
+    SELECT coalesce(max(data_as_of), max(ended_at), now())::TIMESTAMPTZ
+    FROM _etl.runs WHERE status IN ('ok', 'partial')
+)"""
+"""The instant "now" means in a report: see the module docstring."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +72,12 @@ class Report:
     @property
     def view(self) -> str:
         return f"{SCHEMA}.{self.name}"
+
+    @property
+    def macro(self) -> str | None:
+        """``analytics.<name>_at``, the table macro for any reference time, where the file defines one."""
+        name = f"{SCHEMA}.{self.name}_at"
+        return name if re.search(rf"\bMACRO\s+{re.escape(name)}\s*\(", self.sql, flags=re.I) else None
 
 
 def parse_report(path: Path) -> Report:
@@ -102,7 +123,7 @@ def load_reports(directory: Path | None = None) -> list[Report]:
 
 def layer_version(reports: list[Report]) -> str:
     """Fingerprint of the layer's SQL: changes whenever any file's text changes."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(REFERENCE_TIME.encode() + b"\0")
     for report in reports:
         digest.update(report.name.encode() + b"\0" + report.sql.encode() + b"\0")
     return digest.hexdigest()[:16]
@@ -115,6 +136,7 @@ def apply(conn: duckdb.DuckDBPyConnection, directory: Path | None = None) -> lis
     """
     reports = load_reports(directory)
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    conn.execute(REFERENCE_TIME)
     for report in reports:
         try:
             conn.execute(report.sql)
@@ -178,20 +200,41 @@ def find_report(name: str, directory: Path | None = None) -> Report:
     raise ConfigError(f"unknown report {name!r}; choose one of {', '.join(r.name for r in reports)}")
 
 
-def run_report(conn: duckdb.DuckDBPyConnection, name: str, directory: Path | None = None) -> pa.Table:
-    """The rows of report ``name`` (its view), in the view's order."""
+def run_report(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    directory: Path | None = None,
+    *,
+    as_of: datetime | None = None,
+) -> pa.Table:
+    """The rows of report ``name`` (its view), in the view's order; with ``as_of``, its ``_at`` macro at
+    that instant instead of the reference time (``ConfigError`` for a report that takes none)."""
     report = find_report(name, directory)
+    source = report.view
+    if as_of is not None:
+        if report.macro is None:
+            takes = ", ".join(r.name for r in load_reports(directory) if r.macro) or "none"
+            raise ConfigError(
+                f"report {name} covers all history and takes no --as-of (reports that do: {takes})"
+            )
+        source = f"{report.macro}(TIMESTAMPTZ '{as_of.astimezone(UTC).isoformat()}')"
     try:
         _finish_pending(conn)
-        return conn.sql(f"SELECT * FROM {report.view}").to_arrow_table()
+        return conn.sql(f"SELECT * FROM {source}").to_arrow_table()
     except duckdb.Error as exc:
         raise WarehouseError(f"report {name}: {_first_line(exc)}") from exc
 
 
 def report_list(directory: Path | None = None) -> pa.Table:
-    """Name and one-line summary of every report, for ``zoom-etl report`` without a name."""
+    """Name, whether it takes ``--as-of``, and one-line summary of every report (``zoom-etl report``)."""
     reports = load_reports(directory)
-    return pa.table({"report": [r.name for r in reports], "summary": [r.summary for r in reports]})
+    return pa.table(
+        {
+            "report": [r.name for r in reports],
+            "as_of": [r.macro is not None for r in reports],
+            "summary": [r.summary for r in reports],
+        }
+    )
 
 
 def _finish_pending(conn: duckdb.DuckDBPyConnection) -> None:

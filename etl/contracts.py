@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from etl.errors import ContractError
+from etl.resources import CONTRACTS
 
 TYPES = ("VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMPTZ", "JSON")
 DERIVATIONS = ("participant_key",)
@@ -38,7 +39,7 @@ HISTORY_MODES = ("none", "scd2")
 DRIFT_MODES = ("evolve", "freeze", "discard")
 SYSTEM_COLUMNS = ("account_id", "_run_id", "_synced_at")
 HISTORY_COLUMNS = ("valid_from", "valid_to", "is_current", "_row_hash")
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "schemas" / "tables"
+DEFAULT_DIR = CONTRACTS
 
 History = Literal["none", "scd2"]
 Drift = Literal["evolve", "freeze", "discard"]

@@ -77,6 +77,7 @@ class SyncResult:
     retries: int = 0
     throttled: int = 0
     error: str = ""
+    data_as_of: datetime | None = None  # Zoom's clock when reading began (the earliest of the accounts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class SyncResult:
             "retries": self.retries,
             "throttled": self.throttled,
             "error": self.error,
+            "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
         }
 
 
@@ -226,6 +228,7 @@ def _sync_account(
 ) -> None:
     wh = loader.wh
     now = client.server_now()
+    result.data_as_of = min(now, result.data_as_of or now)
     events = extract(
         account,
         client,
@@ -312,6 +315,7 @@ def sync(
             ended_at=result.ended_at,
             retries=result.retries,
             throttled=result.throttled,
+            data_as_of=result.data_as_of,
         )
     return result
 

@@ -2,7 +2,7 @@
 
 - ``simulator_factory(**config_overrides) -> RunningSimulator``: any ``SimulatorConfig`` field may be
   overridden; ``faults`` may be a ``FaultSettings`` or a dict of knobs. Defaults: tiny profile, seed 42,
-  pro plan, no latency.
+  the fixed ``REFERENCE_EPOCH`` clock start, pro plan, no latency.
 - ``simulator``: ``simulator_factory()`` with those defaults.
 - ``zoom_client(sim) -> ZoomClient``: a minimal keep-alive HTTP client (stdlib ``http.client``) that fetches a
   token and returns ``(status, headers, json)``; handy for asserting what the simulator answers.
@@ -22,10 +22,18 @@ import orjson
 import pytest
 
 from etl.simulator.app import SimulatorConfig
+from etl.simulator.clock import REFERENCE_EPOCH
 from etl.simulator.faults import FaultSettings
 from etl.simulator.server import RunningSimulator, start
 
-DEFAULTS: dict[str, Any] = {"profile": "tiny", "seed": 42, "plan": "pro", "latency_ms": 0.0, "jitter_ms": 0.0}
+DEFAULTS: dict[str, Any] = {
+    "profile": "tiny",
+    "seed": 42,
+    "epoch": REFERENCE_EPOCH,  # a fixed start: numbers in the tests do not move with the calendar
+    "plan": "pro",
+    "latency_ms": 0.0,
+    "jitter_ms": 0.0,
+}
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
+from zoomspec import openapi
 
 from etl.cli.doctor import doctor_command
 from etl.config import AccountSettings, Secret, Settings
@@ -32,7 +32,6 @@ from etl.http import RateLimiter
 from etl.simulator.server import RunningSimulator
 from etl.streams import BY_NAME, STREAMS
 
-OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "zoom-api" / "zoom-meeting-api.openapi.json"
 ORDER = ["settings", "oauth", "rest", "graphql", "scopes", "clock", "limits"]
 WRONG_SECRET = "wrong-secret-7f3a9c"
 
@@ -122,7 +121,7 @@ def test_only_enabled_streams_and_their_parents_count_for_scopes(
 
 
 def test_scope_table_matches_zoom_openapi_and_covers_every_stream() -> None:
-    spec = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    spec = openapi()
     for path, scopes in SCOPES.items():
         security = spec["paths"][path]["get"]["security"]
         documented = {scope for entry in security for scope in entry.get("openapi_oauth", [])}

@@ -1,5 +1,5 @@
 -- name: license_utilization
--- summary: Licensed users and whether they hosted in the last 30/60/90 days (at now(); macro for any time).
+-- summary: Licensed users and whether they hosted in the 30/60/90 days before the last sync (or any time).
 --
 -- Answers: which paid licenses sit idle? One row per licensed user (zoom.users.type = 2) whose status is
 -- active or pending (both hold a seat; deactivated users free theirs) and who existed at the reference
@@ -10,7 +10,8 @@
 --
 -- Objects:
 --   analytics.license_utilization_at(ref)  table macro; ref is a TIMESTAMPTZ (or a string castable to one)
---   analytics.license_utilization          view: license_utilization_at(now())
+--   analytics.license_utilization          view: license_utilization_at(analytics.reference_time()), the
+--                                          instant the latest sync read Zoom at (not the reader's clock)
 --
 -- Example: SELECT count(*) FILTER (WHERE idle_90d) FROM analytics.license_utilization_at('2024-06-30');
 --
@@ -72,4 +73,4 @@ FROM idle
 ORDER BY account_id, user_id;
 
 CREATE OR REPLACE VIEW analytics.license_utilization AS
-SELECT * FROM analytics.license_utilization_at(now());
+SELECT * FROM analytics.license_utilization_at(analytics.reference_time());

@@ -195,11 +195,14 @@ def _run(env: dict[str, str], batch_rows: int, cwd: Path, crash_at: str | None =
 
 def soak(args: argparse.Namespace) -> dict[str, Any]:
     from etl.simulator.app import SimulatorConfig
+    from etl.simulator.clock import REFERENCE_EPOCH
     from etl.simulator.faults import FaultSettings
     from etl.simulator.server import start
 
     rng = random.Random(args.seed)
-    base = SimulatorConfig(profile=args.profile, seed=args.seed, rate_scale=args.rate_scale)
+    base = SimulatorConfig(
+        profile=args.profile, seed=args.seed, epoch=REFERENCE_EPOCH, rate_scale=args.rate_scale
+    )
     work = Path(tempfile.mkdtemp(prefix="zoom-etl-soak-"))
     full, incremental = work / "reference-full.duckdb", work / "reference-incremental.duckdb"
     with start(base) as sim:  # the references: uninterrupted runs

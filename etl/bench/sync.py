@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 import orjson
 
+from etl.simulator.clock import REFERENCE_EPOCH
+
 PLAN = "pro"
 BENCH_SHARE = 1.0
 LARGE_CLIENT_SCALE = 1000.0  # "limits off" on the client side: pacing never waits
@@ -81,6 +83,7 @@ class Simulator:
     ) -> Simulator:
         cmd = [sys.executable, "-m", "etl", "simulator", "serve", "--port", "0", "--profile", profile]
         cmd += ["--seed", str(seed), "--plan", PLAN, "--rate-scale", str(rate_scale)]
+        cmd += ["--clock-start", f"{REFERENCE_EPOCH:%Y-%m-%dT%H:%M:%S%z}"]  # figures comparable across days
         cmd += ["--latency-ms", str(latency_ms), "--jitter-ms", str(jitter_ms)]
         if not rate_limits:
             cmd.append("--no-rate-limits")

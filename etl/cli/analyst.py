@@ -1,26 +1,27 @@
 """``zoom-etl sql``, ``report`` and ``docs``: analyst access to the warehouse, read-only.
 
     zoom-etl sql "SELECT ..." [--format table|csv|json|parquet] [--out FILE] [--warehouse PATH]
-    zoom-etl report [NAME] [--format ...] [--out FILE] [--warehouse PATH]
+    zoom-etl report [NAME] [--as-of TS] [--format ...] [--out FILE] [--warehouse PATH]
     zoom-etl docs [--out FILE] [--warehouse PATH]
 
 Exit codes: 0 done; 2 usage: warehouse file missing, unknown report, ``--format parquet`` without
-``--out``, or the SQL was refused or failed (syntax, unknown table or column, a write on the read-only
-connection, an error raised while running it); 75 a sync holds the warehouse (DuckDB lets no other
-process open the file meanwhile); 1 a report's view failed.
+``--out``, ``--as-of`` for a report without a reference time, or the SQL was refused or failed (syntax,
+unknown table or column, a write on the read-only connection, an error raised while running it); 75 a
+sync holds the warehouse (DuckDB lets no other process open the file meanwhile); 1 a report's view failed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 import pyarrow as pa
 
 from etl.analytics import find_report, load_reports, open_reader, report_list, run_report, run_sql
-from etl.cli.common import config_option, settings_from, warehouse_option
+from etl.cli.common import TIMESTAMP, config_option, settings_from, utc, warehouse_option
 from etl.contracts import load_contracts
 from etl.dictionary import render
 from etl.errors import ConfigError, LockedError
@@ -84,12 +85,24 @@ def sql_command(
 
 @click.command("report")
 @click.argument("name", required=False)
+@click.option(
+    "--as-of",
+    type=TIMESTAMP,
+    default=None,
+    help="Reference time for reports that look back from one (UTC unless an offset is given); default:"
+    " when the last sync read Zoom.",
+)
 @format_option
 @out_option
 @warehouse_option
 @config_option
 def report_command(
-    name: str | None, fmt: str, out: Path | None, warehouse: Path | None, config_path: Path | None
+    name: str | None,
+    as_of: datetime | None,
+    fmt: str,
+    out: Path | None,
+    warehouse: Path | None,
+    config_path: Path | None,
 ) -> None:
     """Run the report NAME (a view in schema analytics); without NAME, list the reports."""
     if name is None:
@@ -99,7 +112,7 @@ def report_command(
     find_report(name)
     conn = open_reader(warehouse_path(warehouse, config_path))
     try:
-        result = run_report(conn, name)
+        result = run_report(conn, name, as_of=utc(as_of))
     finally:
         conn.close()
     emit(result, fmt, out)

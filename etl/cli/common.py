@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +32,27 @@ def warehouse_option(func: F) -> F:
         "--warehouse",
         type=click.Path(dir_okay=False, path_type=Path),
         help="DuckDB warehouse file (default: $ZOOM_ETL_WAREHOUSE, else ./zoom.duckdb).",
+    )(func)
+
+
+TIMESTAMP = click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"])
+"""An ISO instant on the command line (``2026-11-04``, ``2026-11-04T15:00``, ``...T15:00:00+01:00``)."""
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A command-line instant in UTC: one without an offset is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def clock_start_option(func: F) -> F:
+    return click.option(
+        "--clock-start",
+        type=TIMESTAMP,
+        default=None,
+        help="Where the simulated clock starts (UTC unless an offset is given); default: 15:00 UTC of the"
+        " current UTC day, so the account's history is always recent.",
     )(func)
 
 

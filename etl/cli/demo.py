@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from etl import analytics
-from etl.cli.common import emit_json
+from etl.cli.common import clock_start_option, emit_json, utc
 from etl.config import load_settings
 from etl.logs import setup_logging
 from etl.output import write_table
@@ -46,9 +47,17 @@ def _line(label: str, result: SyncResult) -> str:
 )
 @click.option("--profile", default="demo", show_default=True, help="Simulator account profile.")
 @click.option("--seed", default=42, show_default=True, help="Simulator seed.")
+@clock_start_option
 @click.option("--rate-scale", default=20.0, show_default=True, help="Scale of the Pro plan's rate limits.")
 @click.option("--latency-ms", default=20.0, show_default=True, help="Simulated latency per request.")
-def demo(warehouse: Path, profile: str, seed: int, rate_scale: float, latency_ms: float) -> None:
+def demo(
+    warehouse: Path,
+    profile: str,
+    seed: int,
+    clock_start: datetime | None,
+    rate_scale: float,
+    latency_ms: float,
+) -> None:
     """Sync the built-in Zoom simulator into a local warehouse, twice, and show a report."""
     for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         path.unlink(missing_ok=True)
@@ -57,7 +66,12 @@ def demo(warehouse: Path, profile: str, seed: int, rate_scale: float, latency_ms
     setup_logging("text" if sys.stderr.isatty() else "json")
     click.echo(f"starting the Zoom simulator (profile {profile}, seed {seed}) on loopback ...")
     config = SimulatorConfig(
-        profile=profile, seed=seed, plan="pro", rate_scale=rate_scale, latency_ms=latency_ms
+        profile=profile,
+        seed=seed,
+        epoch=utc(clock_start),
+        plan="pro",
+        rate_scale=rate_scale,
+        latency_ms=latency_ms,
     )
     with start(config) as simulator:
         creds = simulator.credentials

@@ -7,8 +7,11 @@ public built-in default (a secret you chose is never echoed).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
+from etl.cli.common import clock_start_option, utc
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.server import RunningSimulator, serve
 
@@ -24,6 +27,7 @@ def simulator() -> None:
 @click.option("--profile", default="demo", show_default=True, help="Account size: tiny, demo, bench, large.")
 @click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--seed", default=42, show_default=True, type=int)
+@clock_start_option
 @click.option(
     "--plan",
     default="pro",
@@ -45,6 +49,7 @@ def serve_command(
     profile: str,
     port: int,
     seed: int,
+    clock_start: datetime | None,
     plan: str,
     latency_ms: float,
     jitter_ms: float,
@@ -59,6 +64,7 @@ def serve_command(
     config = SimulatorConfig(
         profile=profile,
         seed=seed,
+        epoch=utc(clock_start),
         plan=plan,
         latency_ms=latency_ms,
         jitter_ms=jitter_ms,

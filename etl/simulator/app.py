@@ -21,12 +21,13 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
+from etl.resources import GRAPHQL_SCHEMA
 from etl.simulator.clock import SimClock
 from etl.simulator.control import Control, Stats
 from etl.simulator.faults import ERROR_BODIES, FaultInjector, FaultSettings
@@ -38,7 +39,7 @@ from etl.simulator.rest import dispatch, mangle, match
 from etl.simulator.rest.common import Request
 from etl.simulator.rest.paging import PageTokens
 
-SDL_PATH = Path(__file__).resolve().parents[2] / "schemas" / "zoom.graphql"
+SDL_PATH = GRAPHQL_SCHEMA
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 NOT_FOUND = {"code": 404, "message": "No API found for this path."}
 
@@ -49,6 +50,7 @@ class SimulatorConfig:
 
     profile: str = "demo"
     seed: int = 0
+    epoch: datetime | None = None  # the clock's start; None: the current UTC day (clock.default_epoch)
     plan: str = "pro"  # free | pro | business | enterprise
     rate_scale: float = 1.0  # multiplies every rate limit and daily cap
     rate_limits: bool = True

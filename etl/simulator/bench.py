@@ -31,9 +31,12 @@ GRAPHQL_USERS = "{ users(first: 30) { edges { id email firstName lastName status
 
 def _server_main(profile: str, seed: int, conn: Any) -> None:
     from etl.simulator.app import SimulatorConfig
+    from etl.simulator.clock import REFERENCE_EPOCH
     from etl.simulator.server import start
 
-    sim = start(SimulatorConfig(profile=profile, seed=seed, plan="business", rate_limits=False))
+    sim = start(
+        SimulatorConfig(profile=profile, seed=seed, epoch=REFERENCE_EPOCH, plan="business", rate_limits=False)
+    )
     now = sim.clock.now()
     account = sim.account
     instances = account.instances_in_window(now - timedelta(days=28), now, now, reported_only=True)

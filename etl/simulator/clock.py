@@ -1,8 +1,14 @@
 """The simulator's clock: simulated time that moves only when told to.
 
-Every listing of the generated account is "as seen at" this clock's ``now()``. It never follows wall time,
-so two runs against the same seed, profile and clock moves see byte-identical data, and a test or the demo
-reveals new meetings, late report data and user changes by advancing it (control endpoint or CLI).
+Every listing of the generated account is "as seen at" this clock's ``now()``. Once started it never
+follows wall time, so two runs against the same seed, profile, start and clock moves see byte-identical
+data, and a test or the demo reveals new meetings, late report data and user changes by advancing it
+(control endpoint or CLI).
+
+Where it starts: by default at ``default_epoch()``, the current UTC day at 15:00, so the demo's account
+always has recent history whatever the date. The account is generated relative to its start, so a seed
+gives the same account relative to its clock on any day (weekday patterns move with the calendar). Tests
+and benchmarks pin ``REFERENCE_EPOCH`` instead, for numbers that can be compared across days.
 """
 
 from __future__ import annotations
@@ -10,9 +16,18 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-DEFAULT_EPOCH = datetime(2026, 11, 4, 15, tzinfo=UTC)
-"""A fixed starting instant, never wall time, so output bytes stay reproducible. A Wednesday afternoon
-(UTC): at the start some meetings are in progress and some ended ones still wait for their report data."""
+REFERENCE_EPOCH = datetime(2026, 11, 4, 15, tzinfo=UTC)
+"""A fixed start for reproducible runs (tests, benchmarks, ``--clock-start``). A Wednesday afternoon (UTC): at
+the start some meetings are in progress and some ended ones still wait for their report data."""
+START_HOUR = 15  # UTC: the afternoon of a working day in Europe and the morning in the Americas
+
+
+def default_epoch(wall: datetime | None = None) -> datetime:
+    """The default start: 15:00 UTC of the current UTC day, or of the day before while it is earlier than
+    that, so the simulated clock never starts ahead of wall time. ``wall`` defaults to the real clock."""
+    wall = _require_aware(wall) if wall is not None else datetime.now(UTC)
+    start = wall.replace(hour=START_HOUR, minute=0, second=0, microsecond=0)
+    return start if start <= wall else start - timedelta(days=1)
 
 
 def _require_aware(instant: datetime) -> datetime:
@@ -30,7 +45,7 @@ class SimClock:
 
     __slots__ = ("_lock", "_now", "start")
 
-    def __init__(self, start: datetime = DEFAULT_EPOCH) -> None:
+    def __init__(self, start: datetime = REFERENCE_EPOCH) -> None:
         self.start = _require_aware(start)
         self._now = self.start
         self._lock = threading.Lock()

@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from random import Random
 
-from etl.simulator.clock import DEFAULT_EPOCH
+from etl.simulator.clock import default_epoch
 from etl.simulator.generate_activity import Activity, Hosting, day_start
 from etl.simulator.generate_ids import sub_seed, zoom_id
 from etl.simulator.generate_meetings import Span, as_of, plan_meetings
@@ -75,8 +75,9 @@ EXPIRY = {
 
 
 def generate(profile: str | Profile, seed: int = 42, *, epoch: datetime | None = None) -> GeneratedAccount:
-    """Build the account for ``profile`` (a name from ``profiles.PROFILES`` or a ``Profile``) and ``seed``."""
-    return GeneratedAccount(get_profile(profile), seed, DEFAULT_EPOCH if epoch is None else epoch)
+    """Build the account for ``profile`` (a name from ``profiles.PROFILES`` or a ``Profile``) and ``seed``,
+    as it stands at ``epoch`` (default: ``clock.default_epoch()``, the current UTC day)."""
+    return GeneratedAccount(get_profile(profile), seed, default_epoch() if epoch is None else epoch)
 
 
 class GeneratedAccount:

@@ -46,10 +46,11 @@ from graphql import (
 from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined
 
+from etl.resources import GRAPHQL_SCHEMA
 from etl.simulator.graphql_resolvers import RATE_LIMIT_MESSAGE, RESOLVERS, Request
 from etl.simulator.model import Account
 
-DEFAULT_SDL = FilePath(__file__).resolve().parents[2] / "schemas" / "zoom.graphql"
+DEFAULT_SDL = GRAPHQL_SCHEMA
 QUERY_CACHE_SIZE = 256
 
 

@@ -222,10 +222,10 @@ class RunningSimulator:
 
 
 def build_account(config: SimulatorConfig) -> Account:
-    """The generated account for ``config.profile`` and ``config.seed``."""
+    """The generated account for ``config.profile`` and ``config.seed``, starting at ``config.epoch``."""
     from etl.simulator.generate import generate
 
-    return generate(config.profile, config.seed)
+    return generate(config.profile, config.seed, epoch=config.epoch)
 
 
 def start(

@@ -50,14 +50,14 @@ import gql
 from graphql import GraphQLError
 
 from etl.errors import ApiError, AuthError, GraphQLUnavailable, PaginationError, RateLimitError, ResourceError
+from etl.resources import GRAPHQL_SCHEMA, QUERIES
 from etl.sources.paginate import cursor_pages
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-QUERIES_DIR = REPO_ROOT / "queries"
-SCHEMA_PATH = REPO_ROOT / "schemas" / "zoom.graphql"
+QUERIES_DIR = QUERIES
+SCHEMA_PATH = GRAPHQL_SCHEMA
 ENDPOINT = "/v3/graphql"
 PAGE_SIZE = 300
 RATE_LIMIT_WAITS = (1.0, 2.0, 4.0, 8.0, 16.0)

@@ -218,11 +218,13 @@ class Warehouse:
         ended_at: datetime | None = None,
         retries: int = 0,
         throttled: int = 0,
+        data_as_of: datetime | None = None,
     ) -> None:
-        """Close the run's row: status (ok | partial | failed), exit code, request counts, retries, 429s."""
+        """Close the run's row: status (ok | partial | failed), exit code, request counts, retries, 429s,
+        and ``data_as_of``, Zoom's clock when the run began reading (the analytics' reference time)."""
         self.conn.execute(
             "UPDATE _etl.runs SET ended_at = ?, status = ?, exit_code = ?, requests_by_category = ?,"
-            " errors = ?, message = ?, retries = ?, throttled = ? WHERE run_id = ?",
+            " errors = ?, message = ?, retries = ?, throttled = ?, data_as_of = ? WHERE run_id = ?",
             [
                 ended_at or datetime.now(UTC),
                 status,
@@ -232,6 +234,7 @@ class Warehouse:
                 message,
                 retries,
                 throttled,
+                data_as_of,
                 run_id,
             ],
         )

@@ -31,7 +31,8 @@ BOOKKEEPING = (
   exit_code INTEGER,
   retries INTEGER,                    -- HTTP requests retried (5xx, resets, timeouts, 429s, expired tokens)
   throttled INTEGER,                  -- 429 responses received
-  message VARCHAR
+  message VARCHAR,
+  data_as_of TIMESTAMPTZ              -- Zoom's clock when the run began reading: the data's "now"
 )""",
     """CREATE TABLE IF NOT EXISTS _etl.state (
   stream VARCHAR NOT NULL,
@@ -122,8 +123,8 @@ def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -
     """Create every schema and table (idempotent), then add columns newer contracts declare."""
     for statement in BOOKKEEPING:
         conn.execute(statement)
-    for column in ("retries", "throttled"):  # warehouses made before these counters existed
-        conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} INTEGER")
+    for column, kind in (("retries", "INTEGER"), ("throttled", "INTEGER"), ("data_as_of", "TIMESTAMPTZ")):
+        conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} {kind}")  # older warehouses
     migrate_raw(conn)
     drop_shadows(conn)
     for contract in contracts:

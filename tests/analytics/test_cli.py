@@ -146,7 +146,10 @@ def test_report_lists_reports_with_their_summaries(invoke: Callable[..., Result]
     result = invoke("report", "--format", "json")
     assert result.exit_code == 0, result.output
     listed = [orjson.loads(line) for line in result.output.splitlines()]
-    assert listed == [{"report": r.name, "summary": r.summary} for r in load_reports()]
+    assert listed == [
+        {"report": r.name, "as_of": r.macro is not None, "summary": r.summary} for r in load_reports()
+    ]
+    assert [r["report"] for r in listed if r["as_of"]] == ["license_utilization"]
     assert {r["report"] for r in listed} >= {
         "daily_meetings",
         "user_engagement",
@@ -163,6 +166,33 @@ def test_report_runs_a_view(invoke: Callable[..., Result], warehouse: Path, fmt:
     result = invoke("report", "user_engagement", "--warehouse", str(warehouse), "--format", fmt)
     assert result.exit_code == 0, result.output
     assert "u1" in result.output and "meetings_hosted" in result.output
+
+
+def test_report_as_of_runs_the_reports_macro_at_that_instant(
+    invoke: Callable[..., Result], warehouse: Path
+) -> None:
+    """u1 last hosted on 2024-03-11 09:00: idle for 30 days at April's end, not at March's."""
+
+    def idle_30d(*as_of: str) -> list[bool]:
+        args = ["report", "license_utilization", "--warehouse", str(warehouse), "--format", "json", *as_of]
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        return [orjson.loads(line)["idle_30d"] for line in result.output.splitlines()]
+
+    assert idle_30d("--as-of", "2024-03-31") == [False]
+    assert idle_30d("--as-of", "2024-04-30T12:00") == [True]
+    assert idle_30d("--as-of", "2024-04-10T09:30:00+01:00") == [False]  # 08:30 UTC: 29 days and 23.5 hours
+
+
+def test_report_as_of_on_a_report_without_a_reference_time_exits_2(
+    invoke: Callable[..., Result], warehouse: Path
+) -> None:
+    result = invoke("report", "daily_meetings", "--warehouse", str(warehouse), "--as-of", "2024-03-31")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "zoom-etl: error: report daily_meetings covers all history and takes no --as-of"
+        " (reports that do: license_utilization)"
+    ]
 
 
 def test_report_to_parquet(invoke: Callable[..., Result], warehouse: Path, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from warehouse_rows import Tables, at
+from warehouse_rows import SYNCED, Tables, at
 
 Rows = Callable[[Tables, str], list[dict[str, Any]]]
 
@@ -249,7 +249,31 @@ def test_license_utilization_at_a_reference_time(rows: Rows) -> None:
     assert next(r for r in got if r["user_id"] == "u4")["last_hosted_at"] == days_before(70)
 
 
-def test_license_utilization_view_is_relative_to_now(rows: Rows) -> None:
+def run_row(run_id: str, status: str, data_as_of: datetime | None) -> dict[str, Any]:
+    return {"run_id": run_id, "started_at": SYNCED, "status": status, "data_as_of": data_as_of}
+
+
+def test_license_utilization_view_looks_back_from_the_last_successful_sync(rows: Rows) -> None:
+    """Not from the reader's clock: REF is years before today, and the view still answers as at REF. A
+    failed run (or one still running) does not move the reference time; a partial one does."""
+    tables = {
+        **LICENSE_TABLES,
+        "_etl.runs": [
+            run_row("r1", "ok", REF - timedelta(days=20)),
+            run_row("r2", "partial", REF),
+            run_row("r3", "failed", REF + timedelta(days=40)),
+            run_row("r4", "running", None),
+        ],
+    }
+    view = rows(tables, "SELECT * FROM analytics.license_utilization")
+    assert view == rows(
+        tables, "SELECT * FROM analytics.license_utilization_at(TIMESTAMPTZ '2024-06-30 12:00Z')"
+    )
+    assert {r["reference_time"] for r in view} == {REF}
+    assert rows(tables, "SELECT analytics.reference_time() AS t") == [{"t": REF}]
+
+
+def test_without_a_finished_sync_the_reference_time_is_now(rows: Rows) -> None:
     now = datetime.now(UTC)
     tables = {
         "users": [licensed("recent"), licensed("idle45")],
@@ -257,6 +281,7 @@ def test_license_utilization_view_is_relative_to_now(rows: Rows) -> None:
             hosted("x", "recent", days_before(2, now)),
             hosted("y", "idle45", days_before(45, now)),
         ],
+        "_etl.runs": [run_row("r1", "failed", REF)],
     }
     got = {
         r["user_id"]: (r["idle_30d"], r["idle_60d"])

@@ -17,11 +17,15 @@ Tables = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
 def insert(conn: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Into ``zoom.<table>`` with the system columns filled in, or into a schema-qualified table as given
+    (``_etl.runs``)."""
+    qualified = table if "." in table else f"zoom.{table}"
     for given in rows:
-        row = {"account_id": "acc1", "_run_id": "run-1", "_synced_at": SYNCED, **given}
+        defaults = {} if "." in table else {"account_id": "acc1", "_run_id": "run-1", "_synced_at": SYNCED}
+        row = {**defaults, **given}
         names = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
-        conn.execute(f"INSERT INTO zoom.{table} ({names}) VALUES ({marks})", list(row.values()))
+        conn.execute(f"INSERT INTO {qualified} ({names}) VALUES ({marks})", list(row.values()))
 
 
 def make_warehouse(path: Path, tables: Tables, *, layer: bool = True) -> Path:

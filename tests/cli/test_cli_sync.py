@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -14,6 +15,7 @@ import pytest
 from click.testing import Result
 
 from etl.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from etl.simulator.clock import default_epoch
 from etl.simulator.server import RunningSimulator
 from etl.streams import STREAMS
 from etl.warehouse.connection import Warehouse
@@ -146,6 +148,7 @@ def test_refused_credentials_fail_the_run_with_exit_1_and_no_secret(
 def test_simulator_serve_answers_on_loopback_until_stopped(tmp_path: Path) -> None:
     """The standalone server as a user starts it: prints its URL and credentials, serves, stops on SIGTERM."""
     command = [sys.executable, "-m", "etl", "simulator", "serve", "--profile", "tiny", "--port", "0"]
+    before = default_epoch()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
         try:
             assert process.stdout is not None
@@ -153,7 +156,8 @@ def test_simulator_serve_answers_on_loopback_until_stopped(tmp_path: Path) -> No
             url = first.split(" at ", 1)[1].strip()
             assert url.startswith("http://127.0.0.1:")
             with urllib.request.urlopen(f"{url}/_sim/clock", timeout=10) as response:
-                assert orjson.loads(response.read())["now"].startswith("2026-")
+                now = datetime.fromisoformat(orjson.loads(response.read())["now"])
+            assert now in (before, default_epoch())  # 15:00 UTC of the current UTC day: recent on any date
         finally:
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

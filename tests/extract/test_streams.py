@@ -3,28 +3,24 @@ query parameter we send exists on the operation, and page_size stays within its 
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from zoomspec import openapi
 
 from etl.extract.windows import Window
 from etl.http.ratelimit import normalize_category
 from etl.sources.graphql import QUERIES_DIR
 from etl.streams import BY_NAME, STREAMS, Stream, with_ancestors
 
-OPENAPI = Path(__file__).resolve().parents[3] / "shared" / "zoom-api" / "zoom-meeting-api.openapi.json"
 LABEL = re.compile(r"Rate Limit Label\]\([^)]*\):\*\*\s*`([^`]+)`")
 ENDPOINTS = [(s.name, e) for s in STREAMS for e in s.endpoints]
 
 
-@cache
 def operations() -> dict[str, Any]:
-    return json.loads(OPENAPI.read_text())["paths"]  # type: ignore[no-any-return]
+    return openapi()["paths"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(("stream", "endpoint"), ENDPOINTS, ids=[f"{n}:{e.path}" for n, e in ENDPOINTS])

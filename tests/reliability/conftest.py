@@ -22,6 +22,7 @@ from simenv import RATE_SCALE
 from etl.config import load_settings
 from etl.pipeline import SyncOptions, SyncResult, sync
 from etl.simulator.app import SimulatorConfig
+from etl.simulator.clock import REFERENCE_EPOCH
 from etl.simulator.faults import FaultSettings
 from etl.simulator.server import RunningSimulator, start
 
@@ -49,7 +50,13 @@ def sync_here(sim: RunningSimulator, warehouse: Path, *, part_rows: int = 40, **
 
 
 def make_sim(**overrides: Any) -> RunningSimulator:
-    config: dict[str, Any] = {"profile": "tiny", "seed": SEED, "rate_scale": RATE_SCALE, **overrides}
+    config: dict[str, Any] = {
+        "profile": "tiny",
+        "seed": SEED,
+        "epoch": REFERENCE_EPOCH,
+        "rate_scale": RATE_SCALE,
+        **overrides,
+    }
     if isinstance(config.get("faults"), dict):
         config["faults"] = FaultSettings(**config["faults"])
     return start(SimulatorConfig(**config))

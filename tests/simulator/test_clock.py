@@ -7,13 +7,34 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from etl.simulator.clock import DEFAULT_EPOCH, SimClock
+from etl.simulator.clock import REFERENCE_EPOCH, SimClock, default_epoch
 
 
 def test_starts_at_a_fixed_instant_not_wall_time() -> None:
     clock = SimClock()
-    assert clock.now() == DEFAULT_EPOCH == datetime(2026, 11, 4, 15, tzinfo=UTC)
+    assert clock.now() == REFERENCE_EPOCH == datetime(2026, 11, 4, 15, tzinfo=UTC)
     assert clock.now() == clock.now() == clock.start
+
+
+@pytest.mark.parametrize(
+    ("wall", "start"),
+    [
+        (datetime(2031, 2, 28, 15, 0, tzinfo=UTC), datetime(2031, 2, 28, 15, tzinfo=UTC)),
+        (datetime(2031, 2, 28, 23, 59, tzinfo=UTC), datetime(2031, 2, 28, 15, tzinfo=UTC)),
+        (datetime(2031, 3, 1, 14, 59, tzinfo=UTC), datetime(2031, 2, 28, 15, tzinfo=UTC)),
+        (
+            datetime(2019, 1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+            datetime(2018, 12, 31, 15, tzinfo=UTC),
+        ),
+    ],
+)
+def test_the_default_start_is_the_latest_15h_utc_not_after_wall_time(wall: datetime, start: datetime) -> None:
+    assert default_epoch(wall) == start
+
+
+def test_the_default_start_follows_the_real_calendar() -> None:
+    start = default_epoch()
+    assert start <= datetime.now(UTC) < start + timedelta(days=1)
 
 
 def test_advance_moves_forward_and_returns_the_new_instant() -> None:
@@ -28,7 +49,7 @@ def test_advance_refuses_to_go_back() -> None:
     clock = SimClock()
     with pytest.raises(ValueError, match="negative"):
         clock.advance(timedelta(seconds=-1))
-    assert clock.now() == DEFAULT_EPOCH
+    assert clock.now() == REFERENCE_EPOCH
 
 
 def test_set_jumps_anywhere_and_normalises_to_utc() -> None:
@@ -60,4 +81,4 @@ def test_concurrent_advances_all_count() -> None:
         w.start()
     for w in workers:
         w.join()
-    assert clock.now() == DEFAULT_EPOCH + timedelta(seconds=per_thread * threads)
+    assert clock.now() == REFERENCE_EPOCH + timedelta(seconds=per_thread * threads)

@@ -10,12 +10,12 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from etl.simulator.clock import DEFAULT_EPOCH
+from etl.simulator.clock import REFERENCE_EPOCH, default_epoch
 from etl.simulator.generate import GeneratedAccount, generate
 from etl.simulator.model import MeetingInstance, Participant
 from etl.simulator.profiles import PROFILES, get_profile
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def account() -> GeneratedAccount:
-    return generate("tiny")
+    return generate("tiny", epoch=REFERENCE_EPOCH)
 
 
 @pytest.fixture(scope="module")
@@ -63,20 +63,21 @@ def fingerprint(acc: GeneratedAccount) -> str:
 
 
 def test_same_seed_same_account_including_lazy_parts(account: GeneratedAccount) -> None:
-    assert fingerprint(generate("tiny", 42)) == fingerprint(account)
+    assert fingerprint(generate("tiny", 42, epoch=REFERENCE_EPOCH)) == fingerprint(account)
 
 
 def test_another_seed_another_account(account: GeneratedAccount) -> None:
-    other = generate("tiny", 7)
+    other = generate("tiny", 7, epoch=REFERENCE_EPOCH)
     assert other.account_id != account.account_id
     assert fingerprint(other) != fingerprint(account)
 
 
 def test_deterministic_across_processes_with_different_hash_salts(account: GeneratedAccount) -> None:
     code = (
-        "from tests.simulator.test_generate import fingerprint; from etl.simulator.generate import generate;"
+        "from tests.simulator.test_generate import fingerprint, REFERENCE_EPOCH;"
+        " from etl.simulator.generate import generate;"
     )
-    code += "print(fingerprint(generate('tiny', 42)))"
+    code += "print(fingerprint(generate('tiny', 42, epoch=REFERENCE_EPOCH)))"
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
     run = [sys.executable, "-c", code]
     out = subprocess.run(run, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
@@ -91,10 +92,13 @@ def test_lazy_participants_do_not_depend_on_call_order(account: GeneratedAccount
     assert forward == backward
 
 
-def test_default_epoch_is_fixed_not_wall_time(account: GeneratedAccount) -> None:
-    assert account.epoch == DEFAULT_EPOCH
-    shifted = generate("tiny", epoch=DEFAULT_EPOCH + 7 * DAY)
-    assert shifted.epoch == DEFAULT_EPOCH + 7 * DAY
+def test_default_epoch_is_the_current_utc_day_and_the_account_moves_with_it() -> None:
+    before = default_epoch()
+    today = generate("tiny")
+    assert today.epoch in (before, default_epoch())  # the same unless 15:00 UTC passed in between
+    assert today.epoch <= datetime.now(UTC) < today.epoch + DAY
+    shifted = generate("tiny", epoch=REFERENCE_EPOCH + 7 * DAY)
+    assert shifted.epoch == REFERENCE_EPOCH + 7 * DAY
     assert all(i.start_time >= shifted.epoch - 30 * DAY for i in shifted.all_instances(shifted.horizon))
 
 
@@ -195,7 +199,7 @@ def test_ids_and_uuids_are_zoom_shaped(account: GeneratedAccount) -> None:
 
 
 def test_awkward_uuids_are_a_real_share_on_a_bigger_account() -> None:
-    instances = generate("demo", 3).all_instances(DEFAULT_EPOCH)
+    instances = generate("demo", 3, epoch=REFERENCE_EPOCH).all_instances(REFERENCE_EPOCH)
     assert sum(i.uuid.startswith("/") for i in instances) >= 0.05 * len(instances)
     assert sum("//" in i.uuid for i in instances) >= 0.03 * len(instances)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from etl.simulator.clock import REFERENCE_EPOCH
 from etl.simulator.generate import generate
 from etl.simulator.graphql import GraphQLContext, GraphQLEndpoint
 from etl.simulator.graphql_items import MAX_FIRST, page_bounds
@@ -41,7 +42,7 @@ class Ledger:
 
 @pytest.fixture(scope="module")
 def account() -> Account:
-    return generate("tiny", 42)
+    return generate("tiny", 42, epoch=REFERENCE_EPOCH)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,16 @@ from __future__ import annotations
 import copy
 import re
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jsonschema
 import orjson
 import pytest
+from zoomspec import OPENAPI
 
 from etl.simulator.rest import ROUTES
 
-OPENAPI = Path(__file__).resolve().parents[2] / ".." / "shared" / "zoom-api" / "zoom-meeting-api.openapi.json"
 LABELS = {"light": "light", "medium": "medium", "heavy": "heavy", "resource-intensive": "resource_intensive"}
 ERROR_SCHEMA = {
     "type": "object",

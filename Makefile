@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck bench bench-quick bench-simulator soak serve clean
+.PHONY: demo test test-fast check lint typecheck bench bench-quick bench-simulator soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: $(STAMP)  ## the main job on the built-in Zoom simulator
 
 test: $(STAMP)  ## the test suite (what CI runs)
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)  ## the inner loop: every test not marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests

@@ -2,7 +2,7 @@
 
 - ``simulator_factory(**config_overrides) -> RunningSimulator``: any ``SimulatorConfig`` field may be
   overridden; ``faults`` may be a ``FaultSettings`` or a dict of knobs. Defaults: tiny profile, seed 42,
-  the fixed ``REFERENCE_EPOCH`` clock start, pro plan, no latency.
+  the fixed ``REFERENCE_EPOCH`` clock start, pro plan at ``simenv.RATE_SCALE``, no latency.
 - ``simulator``: ``simulator_factory()`` with those defaults.
 - ``zoom_client(sim) -> ZoomClient``: a minimal keep-alive HTTP client (stdlib ``http.client``) that fetches a
   token and returns ``(status, headers, json)``; handy for asserting what the simulator answers.
@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+from simenv import RATE_SCALE
 
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.clock import REFERENCE_EPOCH
@@ -31,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 42,
     "epoch": REFERENCE_EPOCH,  # a fixed start: numbers in the tests do not move with the calendar
     "plan": "pro",
+    "rate_scale": RATE_SCALE,
     "latency_ms": 0.0,
     "jitter_ms": 0.0,
 }

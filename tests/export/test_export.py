@@ -11,7 +11,6 @@ import duckdb
 import orjson
 import polars as pl
 import pytest
-from deltalake import DeltaTable
 from export_rows import ROWS, change, make_warehouse
 
 from etl.contracts import load_contracts
@@ -281,35 +280,42 @@ def test_unknown_table_is_a_usage_error(warehouse: Path, tmp_path: Path) -> None
         run(warehouse, "parquet", tmp_path / "export", tables=["nope"])
 
 
+def delta_table(path: Path) -> Any:
+    """The Delta table at ``path``; a test that reads one is skipped where the ``delta`` extra is absent."""
+    return pytest.importorskip("deltalake").DeltaTable(str(path))
+
+
 def delta_rows(out: Path, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
-    rows = DeltaTable(str(out / table)).to_pyarrow_table().select(columns).to_pylist()
+    rows = delta_table(out / table).to_pyarrow_table().select(columns).to_pylist()
     return sorted((tuple(r.values()) for r in rows), key=repr)
 
 
 def delta_files(out: Path, table: str) -> set[str]:
-    return set(DeltaTable(str(out / table)).file_uris())
+    return set(delta_table(out / table).file_uris())
 
 
 def test_delta_round_trip(warehouse: Path, tmp_path: Path) -> None:
+    pytest.importorskip("deltalake")
     out = tmp_path / "delta"
     run(warehouse, "delta", out)
     for table in FACTS_WITH_ROWS + DIMENSIONS_WITH_ROWS:
         columns, expected = warehouse_rows(warehouse, table)
         assert delta_rows(out, table, columns) == expected, table
-    partitions = DeltaTable(str(out / "meeting_participants")).metadata().partition_columns
+    partitions = delta_table(out / "meeting_participants").metadata().partition_columns
     assert partitions == ["account_id", "date"]
 
 
 def test_delta_rewrites_only_changed_partitions_in_one_commit(warehouse: Path, tmp_path: Path) -> None:
+    pytest.importorskip("deltalake")
     out = tmp_path / "delta"
     run(warehouse, "delta", out)
-    versions = {t: DeltaTable(str(out / t)).version() for t in ("meeting_participants", "users")}
+    versions = {t: delta_table(out / t).version() for t in ("meeting_participants", "users")}
     before = delta_files(out, "meeting_participants")
     change(warehouse, *CHANGES)
     result = by_table(run(warehouse, "delta", out))
     assert (result["meeting_participants"].written, result["meeting_participants"].removed) == (2, 1)
-    assert DeltaTable(str(out / "meeting_participants")).version() == versions["meeting_participants"] + 1
-    assert DeltaTable(str(out / "users")).version() == versions["users"]  # nothing changed: no commit
+    assert delta_table(out / "meeting_participants").version() == versions["meeting_participants"] + 1
+    assert delta_table(out / "users").version() == versions["users"]  # nothing changed: no commit
     after = delta_files(out, "meeting_participants")
     kept = {f for f in before if "date=2024-03-11" in f or "acc%202" in f}
     assert len(kept) == 2 and kept <= after

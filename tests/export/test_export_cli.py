@@ -9,7 +9,6 @@ import orjson
 import polars as pl
 import pytest
 from click.testing import CliRunner, Result
-from deltalake import DeltaTable
 from export_rows import ROWS, make_warehouse
 
 from etl.cli import cli
@@ -40,6 +39,7 @@ def test_export_parquet_prints_a_summary(invoke: Callable[..., Result], tmp_path
 
 
 def test_export_delta_with_tables(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    deltalake = pytest.importorskip("deltalake")  # the optional `delta` extra
     warehouse = make_warehouse(tmp_path / "wh.duckdb")
     out = tmp_path / "lake"
     result = invoke(
@@ -47,7 +47,9 @@ def test_export_delta_with_tables(invoke: Callable[..., Result], tmp_path: Path)
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["daily_usage", "users"]
-    assert DeltaTable(str(out / "daily_usage")).to_pyarrow_table().num_rows == len(ROWS["daily_usage"])
+    assert deltalake.DeltaTable(str(out / "daily_usage")).to_pyarrow_table().num_rows == len(
+        ROWS["daily_usage"]
+    )
     assert result.stdout.splitlines()[0].split() == [
         "table",
         "rows",

@@ -15,15 +15,14 @@ clock when the latest successful (ok or partial) sync began reading (``_etl.runs
 month after its last sync (or a simulator's account, whose clock is its own) would otherwise call every
 user idle. Such a report also has a table macro ``<name>_at(ts)`` for any other instant, which is what
 ``zoom-etl report NAME --as-of TS`` runs. The pipeline
-calls it after every sync. Readers (``open_reader``) use a READ-ONLY connection; when the views are missing
-or older than the installed files (a warehouse synced by an older zoom-etl), the reader first refreshes
-them under the writer lock, then reconnects read-only.
+calls it after every sync. Readers (``open_reader``) use a READ-ONLY connection to the warehouse's read
+copy; when the views are missing or older than the installed files (a warehouse synced by an older
+zoom-etl), the reader first refreshes them in the warehouse under the writer lock and publishes the read
+copy again, then reconnects read-only.
 
-Concurrency, as DuckDB allows it: a database file opened read-write by one process cannot be opened at all
-by another process, not even read-only (DuckDB holds an exclusive OS lock). So ``zoom-etl sql``, ``report``
-and ``export`` cannot run while a sync holds the warehouse: they fail at once with ``LockedError`` (exit
-75) naming the holder's pid; retry when the sync ends, or query the Parquet export. Several readers may run
-side by side; while any reader is open, a sync cannot open the file either.
+Concurrency: readers open the read copy (``etl.warehouse.publish``), which a sync replaces whole when it
+ends and never holds, so ``zoom-etl sql``, ``report`` and ``export`` answer from the last finished sync
+while another one runs, and any number of readers run side by side.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ import pyarrow as pa
 from etl.errors import ConfigError, LockedError, WarehouseError
 from etl.resources import VIEWS
 from etl.warehouse.connection import Warehouse
-from etl.warehouse.reader import open_read_only
+from etl.warehouse.reader import open_published
 
 SCHEMA = "analytics"
 DEFAULT_DIR = VIEWS
@@ -157,22 +156,23 @@ def applied_version(conn: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def open_reader(path: Path, directory: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection in UTC, with the analytics layer brought up to date first if needed.
+    """A read-only connection in UTC to the last published state of the warehouse at ``path`` (its read
+    copy), with the analytics layer brought up to date first if needed.
 
-    Missing file: ``ConfigError``; a writer (sync) holding the file: ``LockedError`` (see the module doc).
+    Missing file: ``ConfigError``; no read copy yet and a sync holding the warehouse: ``LockedError``.
     """
-    conn = open_read_only(path)
+    conn = open_published(path)
     if applied_version(conn) != layer_version(load_reports(directory)):
         conn.close()
         _refresh(path, directory)
-        conn = open_read_only(path)
+        conn = open_published(path)
     return conn
 
 
 def _refresh(path: Path, directory: Path | None) -> None:
-    """Apply the layer under the writer lock; if the file cannot be written, go on without it."""
+    """Apply the layer under the writer lock and publish; if the file cannot be written, go on without."""
     try:
-        with Warehouse.open(path, raw=False) as warehouse:
+        with Warehouse.open(path, raw=False, publish=True) as warehouse:
             apply(warehouse.conn, directory)
     except (LockedError, WarehouseError) as exc:
         log.warning("analytics views of %s could not be refreshed (%s); using them as they are", path, exc)

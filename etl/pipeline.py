@@ -35,7 +35,8 @@ from etl.records import Checkpoint, Event, Page, Skip, SourceChoice
 from etl.streams import BY_NAME, STREAMS
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
-from etl.warehouse.reader import open_read_only
+from etl.warehouse.reader import open_published
+from etl.warehouse.running import RunProgress
 
 log = logging.getLogger("etl.pipeline")
 
@@ -57,6 +58,7 @@ class SyncOptions:
     batch_rows: int = 50_000
     batch_seconds: float = 5.0
     part_rows: int = PART_ROWS
+    wait: float = 0.0  # seconds to wait for the warehouse when another process holds it
 
 
 @dataclass(slots=True)
@@ -260,6 +262,27 @@ def _sync_account(
             progress(account.account_id, result.rows)
 
 
+def _reporting(
+    running: RunProgress,
+    requests: Mapping[str, int],
+    result: SyncResult,
+    client: ZoomClient,
+    progress: Progress | None,
+) -> Progress:
+    """After every committed batch: the progress file (``zoom-etl status`` while the sync runs), with the
+    requests of the accounts done plus this one's so far, then the caller's own progress display."""
+
+    def on_progress(account_id: str, rows: Mapping[str, int]) -> None:
+        so_far = dict(requests)
+        for category, count in client.stats.by_category.items():
+            so_far[category] = so_far.get(category, 0) + count
+        running.update(account_id, rows, so_far, result.sources)
+        if progress is not None:
+            progress(account_id, rows)
+
+    return on_progress
+
+
 def sync(
     settings: Settings,
     options: SyncOptions = SyncOptions(),
@@ -274,16 +297,21 @@ def sync(
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
-    with Warehouse.open(settings.warehouse, raw=settings.raw_landing) as wh, BackgroundLoader(wh) as loader:
+    with (
+        Warehouse.open(settings.warehouse, raw=settings.raw_landing, publish=True, wait=options.wait) as wh,
+        BackgroundLoader(wh) as loader,
+    ):
         started = datetime.now(UTC)
         run_id = wh.start_run(names, started_at=started)
         result = SyncResult(run_id, "running", EXIT_OK, started, started)
         requests: dict[str, int] = {}
         error: ZoomEtlError | None = None
+        running = RunProgress(settings.warehouse, run_id, tuple(names), started)
         for account in settings.accounts:
             with ZoomClient(account, settings, transport=transport) as client:
+                on_progress = _reporting(running, requests, result, client, progress)
                 try:
-                    _sync_account(loader, run_id, account, settings, options, result, client, progress)
+                    _sync_account(loader, run_id, account, settings, options, result, client, on_progress)
                 except ZoomEtlError as exc:
                     error = exc
                     log.error("account %s: %s", account.account_id, exc)
@@ -292,6 +320,7 @@ def sync(
                     requests[category] = requests.get(category, 0) + count
                 result.retries += stats.retries
                 result.throttled += stats.throttled
+            running.account_done(account.account_id)
             if error is not None:
                 break
         crashpoints.reach("pipeline.before_analytics")
@@ -317,6 +346,7 @@ def sync(
             throttled=result.throttled,
             data_as_of=result.data_as_of,
         )
+        running.clear()
     return result
 
 
@@ -329,7 +359,7 @@ def plan_sync(
     for account in settings.accounts:
         states: dict[str, dict[str, Any]] = {}
         if settings.warehouse.exists():
-            with open_read_only(settings.warehouse) as conn:
+            with open_published(settings.warehouse) as conn:
                 rows = conn.execute(
                     "SELECT stream, state FROM _etl.state WHERE account_id = ?", [account.account_id]
                 ).fetchall()

@@ -1,8 +1,9 @@
 """``zoom-etl status``: what the warehouse knows about its own syncs, read without the API.
 
-Everything comes from ``_etl`` (runs, state, sources, skips) and row counts of ``zoom``; the result is plain
-data so the CLI can print it as text or JSON. The warehouse is opened read-only; while a sync holds the
-writer lock DuckDB refuses other processes, so ``status`` then says which process holds it.
+Everything comes from ``_etl`` (runs, state, sources, skips) and row counts of ``zoom`` in the warehouse's
+read copy (the last finished sync), plus the running sync's progress file when one runs; the result is
+plain data so the CLI can print it as text or JSON. It never waits for a sync: the read copy is never
+locked, and before the first sync has finished, status shows the running one alone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 import duckdb
 import orjson
 
-from etl.warehouse.reader import open_read_only
+from etl.errors import LockedError
+from etl.warehouse.publish import read_path
+from etl.warehouse.reader import open_published
+from etl.warehouse.running import read_progress
 
 
 @dataclass(slots=True)
@@ -35,6 +39,8 @@ class Status:
     streams: list[StreamStatus]
     tables: dict[str, int]
     recent_skips: list[dict[str, Any]] = field(default_factory=list)
+    read_path: str = ""  # what readers (DuckDB CLI, BI tools, dbt) should open
+    running: dict[str, Any] | None = None  # the sync in progress: its progress file, else None
 
     def to_json(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(asdict(self), default=str))
@@ -66,8 +72,15 @@ def _watermark(state: dict[str, Any]) -> str | None:
 
 
 def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> Status:
-    """Collect the status of the warehouse at ``path``; ``LockedError`` while a sync writes to it."""
-    conn = open_read_only(path)
+    """Collect the status of the warehouse at ``path`` from its last published state, with the running
+    sync's progress if one runs."""
+    running = read_progress(path)
+    try:
+        conn = open_published(path)
+    except LockedError:
+        if running is None:
+            raise
+        return Status(str(path), [], [], {}, read_path=str(read_path(path)), running=running)
     now = now or datetime.now(UTC)
     with conn:
         last_runs = _rows(
@@ -101,4 +114,4 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
             "SELECT run_id, stream, account_id, resource, reason, status, code FROM _etl.skips"
             " WHERE run_id = (SELECT run_id FROM _etl.runs ORDER BY started_at DESC LIMIT 1) LIMIT 20",
         )
-    return Status(str(path), last_runs, streams, tables, skips)
+    return Status(str(path), last_runs, streams, tables, skips, str(read_path(path)), running)

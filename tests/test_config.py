@@ -42,7 +42,7 @@ def test_defaults_with_credentials_from_environment(tmp_path: Path) -> None:
         SECRET,
     )
     assert (account.api_url, account.oauth_url, account.plan) == (DEFAULT_API_URL, DEFAULT_OAUTH_URL, "pro")
-    assert settings.warehouse == Path("zoom.duckdb")
+    assert settings.warehouse == Path("zoom_etl.duckdb")
     assert settings.rate_share == 0.8 and settings.lookback_days == 2 and settings.heavy_daily_budget is None
     assert settings.source_for("users") == "auto" and settings.streams is None and settings.raw_landing
     assert settings.config_path is None

@@ -27,7 +27,7 @@ from etl.dictionary import render
 from etl.errors import ConfigError, LockedError
 from etl.output import FORMATS, write_result
 from etl.warehouse.connection import evolved_contracts
-from etl.warehouse.reader import open_read_only
+from etl.warehouse.reader import open_published
 
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
@@ -133,7 +133,7 @@ def docs_command(out: Path | None, warehouse: Path | None, config_path: Path | N
     path = warehouse_path(warehouse, config_path)
     if path.exists():
         try:
-            conn = open_read_only(path)
+            conn = open_published(path)
         except LockedError as exc:
             click.echo(f"zoom-etl: warning: {exc}; columns added by schema drift are not listed", err=True)
         else:

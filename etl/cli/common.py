@@ -31,7 +31,8 @@ def warehouse_option(func: F) -> F:
     return click.option(
         "--warehouse",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="DuckDB warehouse file (default: $ZOOM_ETL_WAREHOUSE, else ./zoom.duckdb).",
+        help="DuckDB warehouse file (default: $ZOOM_ETL_WAREHOUSE, else ./zoom_etl.duckdb); readers open"
+        " its read copy, <name>_read.duckdb.",
     )(func)
 
 

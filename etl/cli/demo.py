@@ -24,7 +24,7 @@ from etl.pipeline import SyncOptions, SyncResult, sync
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.server import start
 from etl.status import table_counts
-from etl.warehouse.connection import Warehouse
+from etl.warehouse.publish import read_path
 
 SAMPLE_REPORT = "daily_meetings"
 
@@ -59,7 +59,7 @@ def demo(
     latency_ms: float,
 ) -> None:
     """Sync the built-in Zoom simulator into a local warehouse, twice, and show a report."""
-    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), read_path(warehouse)):
         path.unlink(missing_ok=True)
     export_dir = warehouse.with_suffix("")
     shutil.rmtree(export_dir, ignore_errors=True)
@@ -97,13 +97,11 @@ def demo(
     share = sum(incremental.requests_by_category.values()) / full_requests
     click.echo(f"the incremental sync cost {share:.1%} of the full sync's requests")
     click.echo("\nrows by table after both syncs:")
-    with Warehouse.open(warehouse) as wh:
-        for table, count in sorted(table_counts(wh.conn).items()):
+    with analytics.open_reader(warehouse) as conn:  # the read copy, as every reader sees it
+        for table, count in sorted(table_counts(conn).items()):
             click.echo(f"  {table:<24} {count:>8,}")
         click.echo(f"\nreport {SAMPLE_REPORT} (last 7 days):")
-        latest = analytics.run_sql(
-            wh.conn, f"SELECT * FROM analytics.{SAMPLE_REPORT} ORDER BY day DESC LIMIT 7"
-        )
+        latest = analytics.run_sql(conn, f"SELECT * FROM analytics.{SAMPLE_REPORT} ORDER BY day DESC LIMIT 7")
         if latest is not None:
             write_table(latest, sys.stdout)
     click.echo(

@@ -16,7 +16,7 @@ from etl.cli.analyst import warehouse_path
 from etl.cli.common import config_option, warehouse_option
 from etl.export import FORMATS, TableResult, export
 from etl.output import write_result
-from etl.warehouse.reader import open_read_only
+from etl.warehouse.reader import open_published
 
 
 def _progress(result: TableResult) -> None:
@@ -58,7 +58,7 @@ def export_command(
     Atomic, and incremental: only partitions whose content changed since the last export are rewritten.
     """
     names = [t.strip() for group in tables for t in group.split(",") if t.strip()]
-    conn = open_read_only(warehouse_path(warehouse, config_path))
+    conn = open_published(warehouse_path(warehouse, config_path))
     try:
         result = export(conn, fmt, out, names or None, on_table=_progress)
     finally:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+import orjson
 
 from etl.cli.common import (
     config_option,
@@ -18,7 +19,7 @@ from etl.cli.common import (
     warehouse_option,
 )
 from etl.cli.progress import sync_progress
-from etl.errors import ConfigError
+from etl.errors import ConfigError, LockedError
 from etl.pipeline import SyncOptions, SyncResult, plan_sync, sync
 from etl.status import read_status
 from etl.streams import STREAMS
@@ -71,6 +72,12 @@ def _print_result(result: SyncResult) -> None:
     show_default=True,
     help="Rows per load transaction (memory is bounded by it).",
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Seconds to wait for the warehouse while another process holds it (default: exit 75 at once).",
+)
 @config_option
 @warehouse_option
 @logging_options
@@ -83,6 +90,7 @@ def sync_command(
     rate_share: float | None,
     no_raw: bool,
     batch_rows: int,
+    wait: float,
     config_path: Path | None,
     warehouse: Path | None,
     log_format: str | None,
@@ -99,16 +107,40 @@ def sync_command(
     settings = settings_from(flags, config_path)
     start_logging(settings, log_format, verbose)
     options = SyncOptions(
-        streams=_streams(streams), since=_since(since), full_refresh=full_refresh, batch_rows=batch_rows
+        streams=_streams(streams),
+        since=_since(since),
+        full_refresh=full_refresh,
+        batch_rows=batch_rows,
+        wait=wait,
     )
     if dry_run:
         plans = plan_sync(settings, options)
         emit_json([p.as_dict() for p in plans])
         return
-    with sync_progress() as progress:
-        result = sync(settings, options, progress=progress)
+    try:
+        with sync_progress() as progress:
+            result = sync(settings, options, progress=progress)
+    except LockedError as exc:
+        _print_locked(settings.warehouse, exc)
+        sys.exit(exc.exit_code)
     _print_result(result)
     sys.exit(result.exit_code)
+
+
+def _print_locked(warehouse: Path, exc: LockedError) -> None:
+    """A run refused for the lock leaves a record like any other: one JSON line for cron (stdout off a
+    terminal), one line for a person."""
+    click.echo(f"zoom-etl: not run: {exc}", err=True)
+    if on_terminal():
+        return
+    record = {
+        "status": "locked",
+        "exit_code": exc.exit_code,
+        "at": datetime.now(UTC).isoformat(),
+        "warehouse": str(warehouse),
+        "error": str(exc),
+    }
+    click.echo(orjson.dumps(record).decode())
 
 
 @click.command("rebuild")
@@ -124,7 +156,7 @@ def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse
     settings = settings_from({"warehouse": warehouse}, config_path, require_accounts=False)
     if not settings.warehouse.exists():
         raise ConfigError(f"warehouse {settings.warehouse} does not exist")
-    with Warehouse.open(settings.warehouse) as wh:
+    with Warehouse.open(settings.warehouse, publish=True) as wh:
         rows = rebuild(wh, _streams(tables))
         analytics.apply(wh.conn)
     for table, count in sorted(rows.items()):
@@ -143,7 +175,9 @@ def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse
     if as_json:
         emit_json(status.to_json())
         return
-    click.echo(f"warehouse {status.warehouse}")
+    click.echo(f"warehouse {status.warehouse}; readers open {status.read_path}")
+    if status.running:
+        _print_running(status.running)
     click.echo("\nlast runs:")
     for run in status.runs:
         total = sum(run["rows_by_table"].values())
@@ -165,6 +199,17 @@ def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse
         click.echo("\nskipped in the last run:")
         for skip in status.recent_skips:
             click.echo(f"  {skip['stream']} {skip['resource']}: {skip['reason']}")
+
+
+def _print_running(running: dict[str, object]) -> None:
+    rows: dict[str, int] = running.get("rows_by_table") or {}  # type: ignore[assignment]
+    requests: dict[str, int] = running.get("requests_by_category") or {}  # type: ignore[assignment]
+    started: list[str] = list(running.get("sources") or {})  # type: ignore[call-overload]
+    click.echo(
+        f"\nrunning: {running['run_id']} (pid {running['pid']}) since {running['started_at']}:"
+        f" {sum(rows.values()):,} rows committed, {sum(requests.values()):,} requests,"
+        f" {len(started)} of {len(running.get('streams') or [])} streams started"  # type: ignore[arg-type]
+    )
 
 
 @click.command("streams")

@@ -156,7 +156,7 @@ def load_settings(
     budget = pick("heavy_daily_budget")
     return Settings(
         accounts=_accounts(flags, environ, file_data, file_label, require_accounts),
-        warehouse=parse_path(pick("warehouse")) or Path("zoom.duckdb"),
+        warehouse=parse_path(pick("warehouse")) or Path("zoom_etl.duckdb"),
         rate_share=parse_number(pick("rate_share"), 0.8, low=0.0, high=1.0, low_open=True),
         rate_scale=parse_number(pick("rate_scale"), 1.0, low=0.0, high=1e6, low_open=True),
         heavy_daily_budget=None if budget is None else parse_integer(budget, 0, low=0),

@@ -69,7 +69,7 @@ class Timeouts:
 @dataclass(frozen=True, slots=True)
 class Settings:
     accounts: tuple[AccountSettings, ...]
-    warehouse: Path = Path("zoom.duckdb")
+    warehouse: Path = Path("zoom_etl.duckdb")
     rate_share: float = 0.8  # share of each plan limit we use; the rest is left to other apps
     rate_scale: float = 1.0  # multiplies every limit; the simulator's benchmarks compress time with it
     # Heavy + Resource-intensive calls per UTC day; None: the plan's daily cap x rate_share

@@ -3,10 +3,18 @@
 ``Warehouse.open`` takes the lock before it touches the file (a second writer fails with
 ``LockedError`` before DuckDB's own file lock could give a less helpful error), sets the session to UTC,
 creates or migrates every table, and loads the contracts plus the columns schema drift added earlier.
+Anything else holding the file (a DuckDB session that opened the warehouse itself rather than its read
+copy) is a ``LockedError`` too, so the exit code is 75 whatever holds the lock. ``wait`` keeps trying
+for that many seconds first.
+
+A writer opened with ``publish=True`` (a sync, a rebuild) publishes the read copy when it closes, after
+DuckDB has checkpointed and closed the file and before the lock is released (``etl.warehouse.publish``).
 """
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,11 +28,15 @@ import duckdb
 import orjson
 
 from etl.contracts import Contract, load_contracts
-from etl.errors import WarehouseError
+from etl.errors import LockedError, WarehouseError
 from etl.warehouse import ddl
 from etl.warehouse.lock import WarehouseLock
+from etl.warehouse.publish import Published, read_path
+from etl.warehouse.publish import publish as _publish
 
 CATALOG = "warehouse"
+LOCK_POLL_S = 0.5
+_LOCK_PID = re.compile(r"PID (\d+)")
 ROW_GROUP_SIZE = 16_384
 CHECKPOINT_THRESHOLD = "64MB"
 MEMORY_LIMIT = "64MB"
@@ -60,11 +72,14 @@ class Warehouse:
         contracts: dict[str, Contract],
         lock: WarehouseLock | None,
         raw: bool,
+        publish: bool = False,
     ) -> None:
         self.conn = conn
         self.path = path
         self.contracts = contracts
         self.raw = raw
+        self.publish = publish and path is not None
+        self.published: Published | None = None  # set by close() when it published
         self._lock = lock
         self.counters: dict[str, RunCounters] = {}
         self._batch_seq = int(scalar(conn, "SELECT coalesce(max(batch_seq), 0) FROM raw.pages"))
@@ -78,8 +93,30 @@ class Warehouse:
         raw: bool = True,
         contracts: Mapping[str, Contract] | None = None,
         threads: int | None = None,
+        publish: bool = False,
+        wait: float = 0.0,
     ) -> Warehouse:
-        """Lock, connect, create/migrate. ``path`` ":memory:" is unlocked (tests, dry runs)."""
+        """Lock, connect, create/migrate. ``path`` ":memory:" is unlocked (tests, dry runs). ``wait``:
+        seconds to keep trying while another process holds the file; ``publish``: see the module doc."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return cls._open(path, raw=raw, contracts=contracts, threads=threads, publish=publish)
+            except LockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
+
+    @classmethod
+    def _open(
+        cls,
+        path: str | Path,
+        *,
+        raw: bool,
+        contracts: Mapping[str, Contract] | None,
+        threads: int | None,
+        publish: bool,
+    ) -> Warehouse:
         memory = str(path) == ":memory:"
         file = None if memory else Path(path)
         lock = None
@@ -127,16 +164,29 @@ class Warehouse:
         except duckdb.Error as exc:
             if lock:
                 lock.release()
+            if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+                pid = _LOCK_PID.search(str(exc))
+                holder = f"pid {pid.group(1)}" if pid else "another process"
+                raise LockedError(
+                    f"warehouse {path} is held open by {holder} (a DuckDB session on the warehouse itself,"
+                    f" not its read copy {read_path(Path(path)).name}): close it, or wait with --wait SECONDS"
+                ) from None
             raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
         except BaseException:
             if lock:
                 lock.release()
             raise
-        return cls(conn, file, live, lock, raw)
+        return cls(conn, file, live, lock, raw, publish)
 
-    def close(self) -> None:
+    def close(self, *, publish: bool | None = None) -> None:
+        """Checkpoint and close the file; publish its read copy if opened with ``publish=True`` (or
+        ``publish`` says so here); then release the lock."""
         try:
+            if self.path is not None:
+                self.conn.execute("CHECKPOINT")
             self.conn.close()
+            if self.path is not None and (self.publish if publish is None else publish):
+                self.published = _publish(self.path)
         finally:
             if self._lock:
                 self._lock.release()
@@ -147,7 +197,7 @@ class Warehouse:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(publish=False if exc is not None else None)  # an exception: nothing new to show
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

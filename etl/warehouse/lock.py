@@ -49,3 +49,18 @@ class WarehouseLock:
     @property
     def held(self) -> bool:
         return self._file is not None
+
+    def holder(self) -> str | None:
+        """The pid written by the process holding the lock, or None if no process holds it (probed with
+        a shared lock that is let go at once; never blocks)."""
+        try:
+            handle = open(self.path, encoding="utf-8")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return None
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read().strip() or "unknown"
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None

@@ -2,8 +2,12 @@
 
 The file is attached under the fixed catalog name the writer uses (``warehouse``): connecting to
 ``zoom.duckdb`` directly would name the catalog ``zoom`` and make every ``zoom.<table>`` ambiguous.
-DuckDB lets no other process open a file that a writer holds, so while a sync runs this raises
-``LockedError`` naming the writer's pid.
+
+``open_published`` is what the read commands use: the warehouse's read copy (``etl.warehouse.publish``),
+which no sync ever holds, so they answer from the last finished sync while another one runs.
+``open_read_only`` opens exactly the file it is given; DuckDB lets no other process open a file that a
+writer holds, so on the warehouse itself it raises ``LockedError`` naming the writer's pid while a sync
+runs.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import duckdb
 
 from etl.errors import ConfigError, LockedError, WarehouseError
 from etl.warehouse.connection import CATALOG
+from etl.warehouse.publish import reading_path
 
 _LOCK_PID = re.compile(r"PID (\d+)")
 
@@ -50,3 +55,11 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     conn.execute(f"USE {CATALOG}")
     conn.execute("SET TimeZone = 'UTC'")
     return conn
+
+
+def open_published(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the last published state of ``warehouse`` (its read copy; the file
+    itself for a warehouse that has none yet)."""
+    if not warehouse.exists() and not reading_path(warehouse).exists():
+        return open_read_only(warehouse)  # the "run zoom-etl sync first" error
+    return open_read_only(reading_path(warehouse))

@@ -133,8 +133,8 @@ def test_missing_warehouse_exits_2(invoke: Callable[..., Result], tmp_path: Path
         result = invoke(*args, "--warehouse", str(tmp_path / "nope.duckdb"))
         assert result.exit_code == 2
         assert result.output.count("\n") == 1 and "nope.duckdb not found" in result.output
-    default = invoke("sql", "SELECT 1")  # ./zoom.duckdb does not exist in the temp working directory
-    assert default.exit_code == 2 and "zoom.duckdb not found" in default.output
+    default = invoke("sql", "SELECT 1")  # ./zoom_etl.duckdb does not exist in the temp working directory
+    assert default.exit_code == 2 and "zoom_etl.duckdb not found" in default.output
 
 
 def test_parquet_without_out_exits_2(invoke: Callable[..., Result], warehouse: Path) -> None:

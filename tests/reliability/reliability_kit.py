@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -74,6 +75,26 @@ def run_child(
         timeout=CHILD_TIMEOUT,
         check=False,
     )
+
+
+@contextmanager
+def held_sync(sim: RunningSimulator, warehouse: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child sync stopped mid-run (the simulator paused after some requests; its warehouse stays open
+    and locked) instead of hoping a timer lines things up; resumed on exit."""
+    child = subprocess.Popen(
+        child_command(100),
+        env=child_env(sim, warehouse),
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert sim.wait_for_requests(20, timeout=120), "the sync never got going"
+        sim.pause()
+        yield child
+    finally:
+        sim.resume()
+        child.communicate(timeout=120)
 
 
 # ---- comparing warehouses: the one comparison, shared with the soak ------------------------------------

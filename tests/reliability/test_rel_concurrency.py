@@ -2,45 +2,26 @@
 
 A sync is held mid-run by pausing the simulator (its requests wait; its warehouse stays open and
 locked) instead of hoping a timer lines things up. The documented behaviour (``etl.errors``,
-``etl/cli/export.py``): a second sync exits 75 at once, an export while a sync writes exits 75, and the
-held sync, once resumed, finishes as if nothing happened.
+``etl/cli/export.py``): a second sync exits 75 at once with a one-line JSON record, an export during the
+very first sync (nothing published yet) exits 75, and the held sync, once resumed, finishes as if nothing
+happened. Readers beside a sync of a warehouse that has a read copy: ``test_rel_readers.py``.
 """
 
 from __future__ import annotations
 
 import signal
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 from conftest import References, sync_here
-from reliability_kit import assert_same_data, child_command, child_env, open_read_only, run_cli
+from reliability_kit import assert_same_data, child_env, held_sync, open_read_only, run_cli
 
 from etl.simulator.server import RunningSimulator
 
 EXIT_LOCKED = 75
-
-
-@contextmanager
-def held_sync(sim: RunningSimulator, warehouse: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A child sync stopped mid-run (the simulator paused after some requests); resumed on exit."""
-    child = subprocess.Popen(
-        child_command(100),
-        env=child_env(sim, warehouse),
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert sim.wait_for_requests(20, timeout=120), "the sync never got going"
-        sim.pause()
-        yield child
-    finally:
-        sim.resume()
-        child.communicate(timeout=120)
 
 
 @pytest.mark.slow
@@ -56,13 +37,16 @@ def test_second_sync_exits_75_at_once_and_the_first_is_unaffected(
         assert second.returncode == EXIT_LOCKED, second.stderr[-2000:]
         assert "Traceback" not in second.stderr and "in use by another zoom-etl process" in second.stderr
         assert f"pid {first.pid}" in second.stderr
-        assert second.stdout == ""
+        record = orjson.loads(second.stdout)  # exactly one line: the cron log's record of the refusal
+        assert second.stdout.count("\n") == 1
+        assert record["status"] == "locked" and record["exit_code"] == EXIT_LOCKED
+        assert f"pid {first.pid}" in record["error"]
     assert first.returncode == 0
     assert_same_data(warehouse, references.full)
 
 
 @pytest.mark.slow
-def test_export_while_a_sync_writes_exits_75_then_exports_once_it_is_done(
+def test_export_during_the_first_sync_exits_75_then_exports_once_it_is_done(
     references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
 ) -> None:
     sim = fresh_sim()

@@ -80,6 +80,7 @@ class SyncResult:
     throttled: int = 0
     error: str = ""
     data_as_of: datetime | None = None  # Zoom's clock when reading began (the earliest of the accounts)
+    read_copy: dict[str, Any] | None = None  # the publish: path, bytes, seconds, cloned
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,7 @@ class SyncResult:
             "throttled": self.throttled,
             "error": self.error,
             "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
+            "read_copy": self.read_copy,
         }
 
 
@@ -347,6 +349,14 @@ def sync(
             data_as_of=result.data_as_of,
         )
         running.clear()
+    if wh.published is not None:  # published as the warehouse closed, the lock still held
+        published = wh.published
+        result.read_copy = {
+            "path": str(published.path),
+            "bytes": published.bytes,
+            "seconds": round(published.seconds, 3),
+            "cloned": published.cloned,
+        }
     return result
 
 

@@ -38,6 +38,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--dbt", default=None, help="dbt executable: run the tests marked dbt (make test-dbt)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``dbt`` run with ``--dbt`` only (``make test-dbt``); elsewhere they are deselected, not
+    skipped: dbt is not a dependency of the project, and its run is a target of its own."""
+    if config.getoption("--dbt"):
+        return
+    kept = [item for item in items if item.get_closest_marker("dbt") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture
 def simulator_factory() -> Iterator[Callable[..., RunningSimulator]]:
     started: list[RunningSimulator] = []

@@ -54,9 +54,17 @@ FIGURES: dict[str, tuple[str, ...]] = {
         "incremental.wall_seconds",
         "incremental.request_fraction",
         "incremental.wall_fraction",
+        "incremental.publish_seconds",
+        "incremental.read_copy_mb",
     ),
     "throughput": ("throughput.sync_rows_per_s", "throughput.rebuild_rows_per_s"),
-    "large": ("large.peak_rss_mb", "large.rows_per_s", "large.participant_rows"),
+    "large": (
+        "large.peak_rss_mb",
+        "large.rows_per_s",
+        "large.participant_rows",
+        "large.publish_seconds",
+        "large.read_copy_mb",
+    ),
     "analytics": ("analytics.views",),
     "economy": (
         "economy.streams",
@@ -306,8 +314,17 @@ def _sync_rows(full: dict[str, Any], inc: dict[str, Any]) -> list[Row]:
             _met(inc["wall_fraction"] <= limit),
         ),
         ("2", "incremental 429 responses", str(inc["responses_429"]), "0", _met(inc["responses_429"] == 0)),
+        ("2", "  of which publishing the read copy", _publish(inc), "", ""),
     ]
     return rows
+
+
+def _publish(figures: dict[str, Any]) -> str:
+    seconds, size = figures.get("publish_seconds"), figures.get("read_copy_mb")
+    if seconds is None or size is None:
+        return "n/a"
+    how = "cloned" if figures.get("read_copy_cloned") else "copied"
+    return f"{seconds:,.2f} s ({size:,.0f} MB {how})"
 
 
 def _local_rows(local: dict[str, Any]) -> list[Row]:
@@ -353,6 +370,7 @@ def _large_rows(large: dict[str, Any]) -> list[Row]:
             "",
             "",
         ),
+        ("4", "  publishing the read copy", _publish(large), "", ""),
         (
             "4",
             "  peak RSS of the simulator serving it",

@@ -279,6 +279,17 @@ def _sync_figures(run: SyncRun, share: float) -> dict[str, Any]:
         "rows": run.rows,
         "rows_by_table": run.summary["rows"],
         "sources": run.summary["sources"],
+        **_publish_figures(run.summary),
+    }
+
+
+def _publish_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """What publishing the read copy cost the run (inside its wall time): seconds and size."""
+    copy = summary.get("read_copy") or {}
+    return {
+        "publish_seconds": copy.get("seconds"),
+        "read_copy_mb": None if copy.get("bytes") is None else round(copy["bytes"] / 2**20, 1),
+        "read_copy_cloned": copy.get("cloned"),
     }
 
 
@@ -361,5 +372,6 @@ def bench_large(workdir: Path, *, profile: str, seed: int) -> tuple[dict[str, An
         "peak_rss_mb": round(run.peak_rss_mb, 1),
         "simulator_peak_rss_mb": None if simulator_rss is None else round(simulator_rss, 1),
         "warehouse_mb": round(warehouse.stat().st_size / 2**20, 1),
+        **_publish_figures(run.summary),
     }
     return figures, warehouse

@@ -1,0 +1,3 @@
+select day, sum(meetings) as meetings, sum(participants) as participants
+from {{ source('analytics', 'daily_meetings') }}
+group by day

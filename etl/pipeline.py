@@ -241,21 +241,32 @@ def _sync_account(
         pending=pending_keys(wh, account.account_id, now),
     )
     batch = Batch(wh, run_id, part_rows=options.part_rows)
+    loading = True  # False once the loader failed: nothing more is handed to it
     try:
-        for event in events:
-            batch.add(event)
-            crashpoints.reach("pipeline.event")
-            due = time.monotonic() - batch.opened >= options.batch_seconds
-            if batch.rows >= options.batch_rows or (due and batch):
-                _flush(loader, run_id, batch, result)
-                batch = Batch(wh, run_id, part_rows=options.part_rows)
-                if progress:
-                    progress(account.account_id, result.rows)
+        try:
+            for event in events:
+                batch.add(event)
+                crashpoints.reach("pipeline.event")
+                due = time.monotonic() - batch.opened >= options.batch_seconds
+                if batch.rows >= options.batch_rows or (due and batch):
+                    loading = False
+                    _flush(loader, run_id, batch, result)
+                    loading = True
+                    batch = Batch(wh, run_id, part_rows=options.part_rows)
+                    if progress:
+                        progress(account.account_id, result.rows)
+        finally:
+            # Whatever ends the loop (the end, an extraction error, a failed load), the download threads
+            # are told to stop and are waited for here: left running, they block on the full event queue
+            # forever, and the process (its lock with it) never exits.
+            events.close()
+        # What arrived before an extraction failure is consistent (checkpoints follow their pages): keep
+        # it. After a failed load nothing more is written: the loader raised, the run has failed.
     finally:
-        # What arrived before a failure is consistent (checkpoints follow their pages): keep it.
-        if batch:
-            _flush(loader, run_id, batch, result)
-        loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
+        if loading:
+            if batch:
+                _flush(loader, run_id, batch, result)
+            loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
         if progress:
             progress(account.account_id, result.rows)
 
@@ -295,7 +306,12 @@ def sync(
             if error is not None:
                 break
         crashpoints.reach("pipeline.before_analytics")
-        analytics.apply(wh.conn)
+        try:
+            analytics.apply(wh.conn)
+        except Exception as exc:  # after a failed write (a full disk) the run is recorded as failed anyway
+            if error is None:
+                raise
+            log.error("analytics views not refreshed: %s", exc)
         if error is not None:
             result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(error)
         elif result.rejects or result.skips:

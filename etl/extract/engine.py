@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -145,7 +145,7 @@ def extract(
     now: datetime,
     pending: Mapping[str, Sequence[str]],
     documents: Documents | None = None,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """Yield the events of one account's sync (see the module docstring); raises the first fatal error
     (``AuthError``, ``RateLimitError``, ``TransportError``, ``PaginationError``) after cancelling the rest.
 

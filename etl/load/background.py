@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from etl.errors import WarehouseError, ZoomEtlError
 from etl.load.batch import LoadResult, adopt, write
 from etl.normalize import Normalized
 from etl.records import Checkpoint, Page, Skip, SourceChoice
@@ -108,6 +109,9 @@ class BackgroundLoader:
         if job is None:
             return None
         if job.error is not None:
+            if isinstance(job.error, Exception) and not isinstance(job.error, ZoomEtlError):
+                # Outside the transaction (after its commit): still a failed load, said as one.
+                raise WarehouseError(f"loading batch failed: {job.error}") from job.error
             raise job.error
         assert job.result is not None
         adopt(self.wh, job.normalized)

@@ -20,7 +20,7 @@ import duckdb
 import orjson
 
 from etl.contracts import Contract, load_contracts
-from etl.errors import WarehouseError
+from etl.errors import WarehouseError, ZoomEtlError
 from etl.warehouse import ddl
 from etl.warehouse.lock import WarehouseLock
 
@@ -151,12 +151,15 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """BEGIN ... COMMIT; any exception rolls everything back and propagates (a DuckDB error as a
-        ``WarehouseError``, so a sync ends ``failed`` with its message instead of a traceback)."""
+        """BEGIN ... COMMIT; any exception rolls everything back and propagates (any error but zoom-etl's
+        own as a ``WarehouseError``, so a sync ends ``failed`` with its message instead of a traceback)."""
         self.conn.execute("BEGIN TRANSACTION")
         try:
             yield self.conn
-        except duckdb.Error as exc:
+        except ZoomEtlError:
+            self.conn.execute("ROLLBACK")
+            raise
+        except Exception as exc:  # DuckDB's own errors, a full disk (OSError), a frame DuckDB refuses
             self.conn.execute("ROLLBACK")
             raise WarehouseError(f"write to {self.path} rolled back: {exc}") from exc
         except BaseException:

@@ -36,7 +36,7 @@ from types import TracebackType
 from etl.errors import WarehouseError, ZoomEtlError
 from etl.load.batch import LoadResult, adopt, write
 from etl.normalize import Normalized
-from etl.records import Checkpoint, Page, Skip, SourceChoice
+from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
 
@@ -51,6 +51,7 @@ class _Job:
     checkpoints: Sequence[Checkpoint]
     skips: Sequence[Skip]
     sources: Sequence[SourceChoice]
+    gaps: Sequence[Gap]
     on_done: OnDone | None
     result: LoadResult | None = None
     error: BaseException | None = None
@@ -80,6 +81,7 @@ class BackgroundLoader:
         checkpoints: Sequence[Checkpoint] = (),
         skips: Sequence[Skip] = (),
         sources: Sequence[SourceChoice] = (),
+        gaps: Sequence[Gap] = (),
         on_done: OnDone | None = None,
     ) -> None:
         """Hand over one batch (the arguments of ``etl.load.commit``; ``pages`` may come encoded
@@ -93,7 +95,7 @@ class BackgroundLoader:
         else:
             landing = pages if isinstance(pages, EncodedPages) else encode_pages(pages)
         self.drain()
-        job = _Job(run_id, normalized, landing, checkpoints, skips, sources, on_done)
+        job = _Job(run_id, normalized, landing, checkpoints, skips, sources, gaps, on_done)
         with self._cond:
             if self._closed:
                 raise RuntimeError("BackgroundLoader is closed")
@@ -156,6 +158,7 @@ class BackgroundLoader:
                     checkpoints=job.checkpoints,
                     skips=job.skips,
                     sources=job.sources,
+                    gaps=job.gaps,
                 )
             except BaseException as exc:  # reported to the caller by drain()
                 job.error = exc

@@ -332,7 +332,10 @@ def convergence(args: argparse.Namespace) -> dict[str, Any]:
                         sim.set_faults(**dict.fromkeys(knobs, 0.0))
                 last = runs[-1]
                 # Converged, and every run before that said partial with gaps recorded.
-                ok = not last["diff"] and all(r["exit"] == 3 and r["gaps"] for r in runs[:-1])
+                # A run may also fail outright (exit 1: a REST request past its retries); never exit 0.
+                ok = not last["diff"] and all(
+                    (r["exit"] == 3 and r["gaps"]) or r["exit"] == 1 for r in runs[:-1]
+                )
                 ok = ok and last["gaps"] == 0 and (len(runs) == 1 or last["exit"] == 0)
                 entry = {"seed": seed, "fault": fault, "rate": rate, "runs": runs, "ok": ok}
                 cases.append(entry)
@@ -350,7 +353,8 @@ def convergence(args: argparse.Namespace) -> dict[str, Any]:
         "cases": len(cases),
         "converged": len(cases) - len(bad),
         "clean_runs_needed": {
-            n: sum(1 for c in cases if c["ok"] and len(c["runs"]) - 1 == n) for n in range(CLEAN_RUNS + 1)
+            str(n): sum(1 for c in cases if c["ok"] and len(c["runs"]) - 1 == n)
+            for n in range(CLEAN_RUNS + 1)
         },
         "failed": bad,
         "seconds": round(time.monotonic() - started, 1),

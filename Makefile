@@ -54,8 +54,9 @@ bench: $(STAMP)  ## every benchmark figure of the quality bars (several minutes;
 bench-quick: $(STAMP)  ## the same, smaller (no large profile)
 	$(BIN)/python -m etl.bench --quick
 
-soak: $(STAMP)  ## long fault-injection soak against the simulator (not in CI)
+soak: $(STAMP)  ## long fault-injection soak against the simulator, then the convergence campaign (not in CI)
 	$(BIN)/python -m etl.bench.soak
+	$(BIN)/python -m etl.bench.soak --convergence
 
 bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 	$(BIN)/python -m etl.simulator.bench

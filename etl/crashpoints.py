@@ -9,7 +9,12 @@ SIGKILL there: no ``finally``, no ``atexit``, no flush, exactly what ``kill -9``
 Why self-inflicted instead of a signal from outside: an outside kill lands wherever the child happens to be,
 so a test could not promise that it covered "between a batch and its state". The suite does both.
 
-Cost when unset: the variable is read once, at import; ``reach`` is then one comparison with ``None``.
+``ZOOM_ETL_FAIL_AT=<name>[:<n>]`` arms the same points for a failure instead of a kill: the n-th visit
+raises ``InjectedFailure`` (an ``OSError`` ENOSPC, as a full disk would), and every later visit too (a
+full disk stays full). It tests what a process does with an error it lives through: a load failing on
+the loader thread while every stream is still downloading must end the run (exit 1, lock released).
+
+Cost when unset: the variables are read once, at import; ``reach`` is then one comparison with ``None``.
 
 The points (grep ``crashpoints.reach`` for where they are):
 
@@ -29,11 +34,13 @@ The points (grep ``crashpoints.reach`` for where they are):
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
 
 ENV = "ZOOM_ETL_CRASH_AT"
+FAIL_ENV = "ZOOM_ETL_FAIL_AT"
 POINTS = (
     "pipeline.event",
     "pipeline.before_analytics",
@@ -50,30 +57,43 @@ POINTS = (
 )
 
 
-def parse(value: str | None) -> tuple[str, int] | None:
+class InjectedFailure(OSError):
+    """The failure ``ZOOM_ETL_FAIL_AT`` injects: "No space left on device" at a named point."""
+
+
+def parse(value: str | None, env: str = ENV) -> tuple[str, int] | None:
     """``"name"`` or ``"name:n"`` → (name, n); None or ``""`` → None. Unknown names are refused, so a
     typo in a test fails loudly instead of silently never crashing."""
     if not value:
         return None
     name, _, count = value.partition(":")
     if name not in POINTS:
-        raise ValueError(f"{ENV}={value!r}: unknown crash point; known: {', '.join(POINTS)}")
+        raise ValueError(f"{env}={value!r}: unknown crash point; known: {', '.join(POINTS)}")
     try:
         n = int(count) if count else 1
     except ValueError:
-        raise ValueError(f"{ENV}={value!r}: the count after ':' must be an integer") from None
+        raise ValueError(f"{env}={value!r}: the count after ':' must be an integer") from None
     if n < 1:
-        raise ValueError(f"{ENV}={value!r}: the count must be >= 1")
+        raise ValueError(f"{env}={value!r}: the count must be >= 1")
     return name, n
 
 
 _TARGET = parse(os.environ.get(ENV))
+_FAIL = parse(os.environ.get(FAIL_ENV), FAIL_ENV)
 _lock = threading.Lock()
 _seen = 0
+_failing = 0
 
 
 def reach(name: str) -> None:
-    """Kill this process with SIGKILL if ``name`` is the armed point and this is its n-th visit."""
+    """Kill this process with SIGKILL if ``name`` is the armed crash point and this is its n-th visit;
+    raise ``InjectedFailure`` if it is the armed failure point, from its n-th visit on."""
+    if _FAIL is not None and name == _FAIL[0]:
+        global _failing
+        with _lock:
+            _failing += 1
+            if _failing >= _FAIL[1]:
+                raise InjectedFailure(errno.ENOSPC, f"No space left on device (injected at {name})")
     if _TARGET is None or name != _TARGET[0]:
         return
     global _seen

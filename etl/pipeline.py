@@ -4,8 +4,11 @@ Extraction runs on worker threads and hands events back on this thread; pages ar
 and flushed when the batch holds ``batch_rows`` rows or ``batch_seconds`` have passed. A batch normalizes
 its pages every ``PART_ROWS`` rows as they arrive, so it never holds more than one part's decoded records
 (the memory bound), and merges the parts when it is flushed. Each flush is one
-DuckDB transaction with the checkpoints, skips and source choices that arrived with its pages, so the
+DuckDB transaction with the checkpoints, skips, gaps and source choices that arrived with its pages, so the
 warehouse and the stream state never disagree: a sync killed at any point resumes from its last commit.
+
+A run ends "ok" only if nothing is outstanding: a reject, a skip, or a gap (``_etl.gaps``, see
+``etl.extract.gaps``) of one of its streams left for the next runs makes it "partial" (exit 3).
 
 Accounts are synced one after another in one run (rate limits are per account; scale out by running one
 process per account). The analytics views are refreshed at the end of every sync.
@@ -31,7 +34,7 @@ from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
 from etl.normalize import Normalized, merge, normalize
-from etl.records import Checkpoint, Event, Page, Skip, SourceChoice
+from etl.records import Checkpoint, Event, Gap, Page, Skip, SourceChoice
 from etl.streams import BY_NAME, STREAMS
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
@@ -81,6 +84,7 @@ class SyncResult:
     error: str = ""
     data_as_of: datetime | None = None  # Zoom's clock when reading began (the earliest of the accounts)
     read_copy: dict[str, Any] | None = None  # the publish: path, bytes, seconds, cloned
+    gaps: dict[str, int] = field(default_factory=dict)  # outstanding gaps per stream when the run ended
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +105,7 @@ class SyncResult:
             "error": self.error,
             "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
             "read_copy": self.read_copy,
+            "gaps": self.gaps,
         }
 
 
@@ -122,6 +127,7 @@ class Batch:
         self.checkpoints: list[Checkpoint] = []
         self.skips: list[Skip] = []
         self.sources: list[SourceChoice] = []
+        self.gaps: list[Gap] = []
         self.rows = 0
         self.opened = time.monotonic()
         self._pending: list[Page] = []
@@ -141,6 +147,11 @@ class Batch:
         elif isinstance(event, Skip):
             log.warning("skipped %s %s: %s", event.stream, event.resource, event.reason)
             self.skips.append(event)
+        elif isinstance(event, Gap):
+            if not event.closed:
+                days = f" {event.first_day}..{event.last_day}" if event.first_day else ""
+                log.warning("gap in %s %s%s: %s", event.stream, event.scope, days, event.reason)
+            self.gaps.append(event)
         else:
             log.info(
                 "stream %s served by %s%s",
@@ -172,7 +183,9 @@ class Batch:
         return EncodedPages.concat(self._landing)
 
     def __bool__(self) -> bool:
-        return bool(self._pending or self._parts or self.checkpoints or self.skips or self.sources)
+        return bool(
+            self._pending or self._parts or self.checkpoints or self.skips or self.sources or self.gaps
+        )
 
 
 def _flush(loader: BackgroundLoader, run_id: str, batch: Batch, result: SyncResult) -> None:
@@ -196,6 +209,7 @@ def _flush(loader: BackgroundLoader, run_id: str, batch: Batch, result: SyncResu
         checkpoints=batch.checkpoints,
         skips=batch.skips,
         sources=batch.sources,
+        gaps=batch.gaps,
         on_done=account_for,
     )
 
@@ -214,6 +228,28 @@ def pending_keys(wh: Warehouse, account_id: str, now: datetime) -> dict[str, lis
         ).fetchall()
         pending[stream] = [r[0] for r in rows]
     return pending
+
+
+def outstanding_gaps(wh: Warehouse, account_id: str) -> list[Gap]:
+    """The gaps earlier runs left for ``account_id`` (``etl.extract.gaps``), oldest first."""
+    rows = wh.conn.execute(
+        "SELECT stream, scope, first_day, last_day, reason FROM _etl.gaps WHERE account_id = ?"
+        " ORDER BY recorded_at, stream, scope, first_day",
+        [account_id],
+    ).fetchall()
+    return [
+        Gap(stream, account_id, scope, first, last, reason) for stream, scope, first, last, reason in rows
+    ]
+
+
+def gap_counts(wh: Warehouse, account_ids: list[str], streams: tuple[str, ...]) -> dict[str, int]:
+    """Outstanding gaps per stream of ``streams`` over ``account_ids``."""
+    rows = wh.conn.execute(
+        "SELECT stream, count(*) FROM _etl.gaps WHERE list_contains(?, account_id)"
+        " AND list_contains(?, stream) GROUP BY stream ORDER BY stream",
+        [account_ids, list(streams)],
+    ).fetchall()
+    return {stream: int(count) for stream, count in rows}
 
 
 def _states(wh: Warehouse, account_id: str) -> dict[str, dict[str, Any]]:
@@ -243,23 +279,35 @@ def _sync_account(
         full_refresh=options.full_refresh,
         now=now,
         pending=pending_keys(wh, account.account_id, now),
+        gaps=outstanding_gaps(wh, account.account_id),
     )
     batch = Batch(wh, run_id, part_rows=options.part_rows)
+    loading = True  # False once the loader failed: nothing more is handed to it
     try:
-        for event in events:
-            batch.add(event)
-            crashpoints.reach("pipeline.event")
-            due = time.monotonic() - batch.opened >= options.batch_seconds
-            if batch.rows >= options.batch_rows or (due and batch):
-                _flush(loader, run_id, batch, result)
-                batch = Batch(wh, run_id, part_rows=options.part_rows)
-                if progress:
-                    progress(account.account_id, result.rows)
+        try:
+            for event in events:
+                batch.add(event)
+                crashpoints.reach("pipeline.event")
+                due = time.monotonic() - batch.opened >= options.batch_seconds
+                if batch.rows >= options.batch_rows or (due and batch):
+                    loading = False
+                    _flush(loader, run_id, batch, result)
+                    loading = True
+                    batch = Batch(wh, run_id, part_rows=options.part_rows)
+                    if progress:
+                        progress(account.account_id, result.rows)
+        finally:
+            # Whatever ends the loop (the end, an extraction error, a failed load), the download threads
+            # are told to stop and are waited for here: left running, they block on the full event queue
+            # forever, and the process (its lock with it) never exits.
+            events.close()
+        # What arrived before an extraction failure is consistent (checkpoints follow their pages): keep
+        # it. After a failed load nothing more is written: the loader raised, the run has failed.
     finally:
-        # What arrived before a failure is consistent (checkpoints follow their pages): keep it.
-        if batch:
-            _flush(loader, run_id, batch, result)
-        loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
+        if loading:
+            if batch:
+                _flush(loader, run_id, batch, result)
+            loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
         if progress:
             progress(account.account_id, result.rows)
 
@@ -326,10 +374,27 @@ def sync(
             if error is not None:
                 break
         crashpoints.reach("pipeline.before_analytics")
-        analytics.apply(wh.conn)
+        try:
+            analytics.apply(wh.conn)
+        except Exception as exc:  # after a failed write (a full disk) the run is recorded as failed anyway
+            if error is None:
+                raise
+            log.error("analytics views not refreshed: %s", exc)
+        message = ""
+        try:
+            result.gaps = gap_counts(wh, [a.account_id for a in settings.accounts], names)
+        except Exception as exc:  # after a failed write (a full disk) the run is recorded as failed anyway
+            if error is None:
+                raise
+            log.error("outstanding gaps not counted: %s", exc)
+        if result.gaps:
+            listed = ", ".join(f"{stream} {count}" for stream, count in result.gaps.items())
+            message = f"outstanding gaps ({listed}): the next runs fetch them again; see `zoom-etl status`"
+            log.warning(message)
         if error is not None:
             result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(error)
-        elif result.rejects or result.skips:
+            message = result.error
+        elif result.rejects or result.skips or result.gaps:
             result.status, result.exit_code = "partial", EXIT_PARTIAL
         else:
             result.status, result.exit_code = "ok", EXIT_OK
@@ -342,7 +407,7 @@ def sync(
             exit_code=result.exit_code,
             requests_by_category=requests,
             errors=1 if error else 0,
-            message=result.error,
+            message=message,
             ended_at=result.ended_at,
             retries=result.retries,
             throttled=result.throttled,
@@ -357,6 +422,10 @@ def sync(
             "seconds": round(published.seconds, 3),
             "cloned": published.cloned,
         }
+    elif wh.publish_error:  # the run is committed, but readers would go on seeing the previous one
+        result.read_copy = {"error": wh.publish_error}
+        if result.exit_code != EXIT_FAILED:
+            result.status, result.exit_code, result.error = "failed", EXIT_FAILED, wh.publish_error
     return result
 
 

@@ -8,7 +8,7 @@ camelCase fields to those names before it builds a page, so nothing downstream k
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -57,4 +57,19 @@ class SourceChoice:
     reason: str = ""
 
 
-Event = Page | Checkpoint | Skip | SourceChoice
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A unit of work fetched incompletely in a way a later run can repair (GraphQL dropped items; REST
+    served it after a fallback from GraphQL), or, with ``closed``, a unit covering such gaps fetched whole
+    (or found gone). Committed with the pages before it, like a checkpoint; see ``etl.extract.gaps``."""
+
+    stream: str
+    account_id: str
+    scope: str  # a user id, a parent key (instance uuid), or "" (an account-wide window, the whole listing)
+    first_day: date | None = None  # the days the unit covers (windowed streams), inclusive
+    last_day: date | None = None
+    reason: str = ""
+    closed: bool = False
+
+
+Event = Page | Checkpoint | Skip | SourceChoice | Gap

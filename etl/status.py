@@ -1,9 +1,9 @@
 """``zoom-etl status``: what the warehouse knows about its own syncs, read without the API.
 
-Everything comes from ``_etl`` (runs, state, sources, skips) and row counts of ``zoom`` in the warehouse's
-read copy (the last finished sync), plus the running sync's progress file when one runs; the result is
-plain data so the CLI can print it as text or JSON. It never waits for a sync: the read copy is never
-locked, and before the first sync has finished, status shows the running one alone.
+Everything comes from ``_etl`` (runs, state, sources, skips, outstanding gaps) and row counts of ``zoom``
+in the warehouse's read copy (the last finished sync), plus the running sync's progress file when one
+runs; the result is plain data so the CLI can print it as text or JSON. It never waits for a sync: the
+read copy is never locked, and before the first sync has finished, status shows the running one alone.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class Status:
     recent_skips: list[dict[str, Any]] = field(default_factory=list)
     read_path: str = ""  # what readers (DuckDB CLI, BI tools, dbt) should open
     running: dict[str, Any] | None = None  # the sync in progress: its progress file, else None
+    # Per stream and account: units the next runs fetch again (``etl.extract.gaps``); empty when complete.
+    gaps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return orjson.loads(orjson.dumps(asdict(self), default=str))
@@ -114,4 +116,14 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
             "SELECT run_id, stream, account_id, resource, reason, status, code FROM _etl.skips"
             " WHERE run_id = (SELECT run_id FROM _etl.runs ORDER BY started_at DESC LIMIT 1) LIMIT 20",
         )
-    return Status(str(path), last_runs, streams, tables, skips, str(read_path(path)), running)
+        has_gaps = conn.execute(  # a warehouse no sync has opened since gaps were introduced has none
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = '_etl' AND table_name = 'gaps'"
+        ).fetchone()
+        gaps = (has_gaps or (0,))[0] and _rows(
+            conn,
+            "SELECT stream, account_id, count(*) AS gaps, min(first_day) AS first_day,"
+            " max(last_day) AS last_day, min(recorded_at) AS since, arg_min(reason, recorded_at) AS reason"
+            " FROM _etl.gaps GROUP BY ALL ORDER BY stream, account_id",
+        )
+    return Status(str(path), last_runs, streams, tables, skips, str(read_path(path)), running, gaps or [])

@@ -11,6 +11,13 @@ never reaches just means a clean run; it is compared too.
 
 Prints one line per round on stderr and a JSON summary on stdout; exits 1 if any round differed.
 
+    python -m etl.bench.soak --convergence [--rounds 3] [--seed 42]
+
+The convergence campaign (``tests/reliability/test_rel_convergence.py`` over more seeds): for each seed,
+each fault of ``CONVERGENCE_FAULTS`` at 5% and 30%, one faulty sync then at most ``CLEAN_RUNS`` fault-free
+ones must end identical to a clean sync of that seed, every run before that exiting 3 (partial) with
+outstanding gaps in ``_etl.gaps``.
+
 ``table_diff`` and ``history_problems`` are THE comparison of the reliability suite too
 (``tests/reliability``): identical multisets of rows in every ``zoom`` table, ignoring only ``_run_id``,
 ``_synced_at`` and, in history tables, ``valid_from``/``valid_to`` (wall-clock times of the fetch).
@@ -29,11 +36,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import orjson
+
+CLEAN_RUNS = 2  # fault-free runs after a faulty one within which the warehouse must equal a clean sync
+FaultCase = Callable[[float], tuple[dict[str, float], dict[str, Any]]]
+# Per fault of the simulator: its knobs at a rate, and the sync settings of the faulty run. GraphQL
+# failures are not retried there (retry_attempts 1), so each one makes its stream fall back to REST.
+CONVERGENCE_FAULTS: dict[str, FaultCase] = {
+    "graphql partial errors": lambda rate: ({"graphql_partial_error_rate": rate}, {}),
+    "graphql failures (fallback)": lambda rate: ({"graphql_error_rate": rate}, {"retry_attempts": 1}),
+    "5xx": lambda rate: ({"error_rate": rate}, {}),
+    "resets": lambda rate: ({"reset_rate": rate}, {}),
+    "truncation": lambda rate: ({"truncate_rate": rate}, {}),
+}
+CONVERGENCE_RATES = (0.05, 0.30)
 
 IGNORED = frozenset({"_run_id", "_synced_at"})
 IGNORED_IN_HISTORY = IGNORED | {"valid_from", "valid_to"}
@@ -267,6 +288,80 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _gap_count(path: Path) -> int:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return _count(conn, "SELECT * FROM _etl.gaps")
+    finally:
+        conn.close()
+
+
+def convergence(args: argparse.Namespace) -> dict[str, Any]:
+    """The convergence campaign (see the module docstring): one entry per seed, fault and rate."""
+    from etl.simulator.app import SimulatorConfig
+    from etl.simulator.clock import REFERENCE_EPOCH
+    from etl.simulator.faults import FaultSettings
+    from etl.simulator.server import start
+
+    work = Path(tempfile.mkdtemp(prefix="zoom-etl-convergence-"))
+    cases: list[dict[str, Any]] = []
+    started = time.monotonic()
+    for seed in range(args.seed, args.seed + args.rounds):
+        base = SimulatorConfig(
+            profile=args.profile, seed=seed, epoch=REFERENCE_EPOCH, rate_scale=args.rate_scale
+        )
+        reference = work / f"reference-{seed}.duckdb"
+        with start(base) as sim:
+            if _run(_env(sim, reference, args.rate_scale), args.batch_rows, work) != 0:
+                raise SystemExit(f"the reference sync of seed {seed} failed")
+        for fault, case in CONVERGENCE_FAULTS.items():
+            for rate in CONVERGENCE_RATES:
+                knobs, flags = case(rate)
+                warehouse = work / f"seed-{seed}-{len(cases)}.duckdb"
+                config = SimulatorConfig(**{**base.__dict__, "faults": FaultSettings().with_knobs(**knobs)})
+                runs: list[dict[str, Any]] = []
+                with start(config) as sim:
+                    env = _env(sim, warehouse, args.rate_scale)
+                    extra = {f"ZOOM_ETL_{k.upper()}": str(v) for k, v in flags.items()}
+                    for attempt in range(1 + CLEAN_RUNS):
+                        code = _run({**env, **extra} if attempt == 0 else env, args.batch_rows, work)
+                        diff = table_diff(warehouse, reference)
+                        runs.append({"exit": code, "gaps": _gap_count(warehouse), "diff": diff})
+                        if not diff:
+                            break
+                        sim.set_faults(**dict.fromkeys(knobs, 0.0))
+                last = runs[-1]
+                # Converged, and every run before that said partial with gaps recorded.
+                # A run may also fail outright (exit 1: a REST request past its retries); never exit 0.
+                ok = not last["diff"] and all(
+                    (r["exit"] == 3 and r["gaps"]) or r["exit"] == 1 for r in runs[:-1]
+                )
+                ok = ok and last["gaps"] == 0 and (len(runs) == 1 or last["exit"] == 0)
+                entry = {"seed": seed, "fault": fault, "rate": rate, "runs": runs, "ok": ok}
+                cases.append(entry)
+                print(
+                    f"seed {seed} {fault:<28} {rate:>4.0%} exits {[r['exit'] for r in runs]}"
+                    f" gaps {[r['gaps'] for r in runs]} {'ok' if ok else last['diff']}",
+                    file=sys.stderr,
+                )
+                if ok and not args.keep:
+                    warehouse.unlink(missing_ok=True)
+    bad = [c for c in cases if not c["ok"]]
+    if not bad and not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return {
+        "cases": len(cases),
+        "converged": len(cases) - len(bad),
+        "clean_runs_needed": {
+            str(n): sum(1 for c in cases if c["ok"] and len(c["runs"]) - 1 == n)
+            for n in range(CLEAN_RUNS + 1)
+        },
+        "failed": bad,
+        "seconds": round(time.monotonic() - started, 1),
+        "workdir": str(work) if bad or args.keep else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["child"]:
@@ -279,7 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-rows", type=int, default=100)
     parser.add_argument("--rate-scale", type=float, default=50.0)
     parser.add_argument("--keep", action="store_true", help="keep every warehouse (default: only failures)")
-    summary = soak(parser.parse_args(argv))
+    parser.add_argument(
+        "--convergence",
+        action="store_true",
+        help="the convergence campaign instead: --rounds seeds, every fault at 5%% and 30%%",
+    )
+    args = parser.parse_args(argv)
+    if args.convergence and "--rounds" not in argv:
+        args.rounds = 3
+    summary = convergence(args) if args.convergence else soak(args)
     sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 1 if summary["failed"] else 0
 

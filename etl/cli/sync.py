@@ -169,7 +169,7 @@ def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse
 @config_option
 @warehouse_option
 def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse: Path | None) -> None:
-    """Last runs, per-stream source and watermark, freshness, row counts, errors."""
+    """Last runs, per-stream source and watermark, freshness, row counts, outstanding gaps, errors."""
     settings = settings_from({"warehouse": warehouse}, config_path, require_accounts=False)
     status = read_status(settings.warehouse, runs=runs)
     if as_json:
@@ -195,6 +195,13 @@ def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse
     click.echo("\ntables:")
     for table, count in status.tables.items():
         click.echo(f"  {table:<24} {count:>10,}")
+    if status.gaps:
+        click.echo("\noutstanding gaps (fetched again by the next runs; until then a run is partial):")
+        for gap in status.gaps:
+            days = f" days {gap['first_day']}..{gap['last_day']}" if gap["first_day"] else ""
+            click.echo(
+                f"  {gap['stream']:<22} {gap['account_id']:<16} {gap['gaps']:>5} gaps{days}: {gap['reason']}"
+            )
     if status.recent_skips:
         click.echo("\nskipped in the last run:")
         for skip in status.recent_skips:

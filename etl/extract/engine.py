@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from etl.config import AccountSettings, Settings
 from etl.extract import jobs
 from etl.extract.fallback import Sources
+from etl.extract.gaps import Outstanding
 from etl.extract.scheduler import Emit, Group, Scheduler, lane_sizes
 from etl.extract.state import Tracker
 from etl.extract.windows import Range, Window, month_windows, report_floor, stream_range
 from etl.http.ratelimit import PLAN_LIMITS
-from etl.records import Event, Skip
+from etl.records import Event, Gap, Skip
 from etl.sources.graphql import Documents
 from etl.streams import BY_NAME, STREAMS, Stream, with_ancestors
 
@@ -86,6 +87,7 @@ class Run:
     requested: frozenset[str]
     active: frozenset[str]
     trackers: dict[str, Tracker]
+    outstanding: Outstanding = field(default_factory=Outstanding)
     window_groups: dict[tuple[str, tuple[int, int]], Group] = field(default_factory=dict)
     stream_groups: dict[str, Group] = field(default_factory=dict)
     claimed: set[tuple[str, str]] = field(default_factory=set)
@@ -144,15 +146,17 @@ def extract(
     full_refresh: bool,
     now: datetime,
     pending: Mapping[str, Sequence[str]],
+    gaps: Sequence[Gap] = (),
     documents: Documents | None = None,
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """Yield the events of one account's sync (see the module docstring); raises the first fatal error
     (``AuthError``, ``RateLimitError``, ``TransportError``, ``PaginationError``) after cancelling the rest.
 
     ``streams``: names to sync (None: ``settings.streams``, else all); parents they need are fetched too.
     ``states``: each stream's last committed ``Checkpoint.state``. ``pending``: per keyed child stream
     (``meeting_participants``, ``webinar_participants``, ``webinar_absentees``), the parent keys a
-    previous run listed but never acknowledged with ``done_keys``. ``documents``: the GraphQL query set
+    previous run listed but never acknowledged with ``done_keys``. ``gaps``: the outstanding gaps earlier
+    runs left (``etl.extract.gaps``), fetched again in this run. ``documents``: the GraphQL query set
     (default: ``queries/`` checked against ``schemas/zoom.graphql``).
     """
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
@@ -183,14 +187,19 @@ def extract(
         requested,
         active,
         {},
+        Outstanding(g for g in gaps if g.stream in requested and not g.closed),
     )
     run.nested_page = nested_page_size(limits["medium"] * settings.rate_share * settings.rate_scale)
     opening: list[Event] = [c for c in sources.announcements() if c.stream in requested]
     for stream in ordered:
         if stream.name in requested:
             opening.extend(_track(run, stream, states.get(stream.name) or {}))
+    opening.extend(jobs.expire_gaps(run))
     yield from opening
-    jobs.submit_roots(run, {k: tuple(v) for k, v in pending.items()})
+    keys = {k: tuple(v) for k, v in pending.items()}
+    for name in jobs.KEYED_CHILDREN:  # a keyed child's gap is its key: fetched like a pending key
+        keys[name] = (*keys.get(name, ()), *(g.scope for g in run.outstanding.unclaimed(name)))
+    jobs.submit_roots(run, keys)
     yield from scheduler.events()
 
 

@@ -44,6 +44,7 @@ class Sources:
             source, reason = initial_choice(stream, settings.source_for(stream.name), plan)
             self._choice[stream.name] = source
             self._reason[stream.name] = reason
+        self._initial = dict(self._choice)
 
     def graphql(self, name: str) -> bool:
         with self._lock:
@@ -52,6 +53,12 @@ class Sources:
     def source(self, name: str) -> str:
         with self._lock:
             return self._choice.get(name, "rest")
+
+    def fell_back(self, name: str) -> bool:
+        """Whether ``name`` started this run on GraphQL and was switched to REST (what REST serves from
+        then on is recorded as a gap for the next run to re-read with GraphQL: ``etl.extract.gaps``)."""
+        with self._lock:
+            return self._initial.get(name) == "graphql" and self._choice.get(name) != "graphql"
 
     def announcements(self) -> list[SourceChoice]:
         """One ``SourceChoice`` per stream for the start of the run."""

@@ -12,6 +12,9 @@ stream's sources in order, turning what comes back into events.
   so the next run fetches it again. An error that names no item is recorded as a ``Skip`` only (a
   standing notice must not make every unit refetch forever).
 * Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
+* A unit with a ``gap`` scope says whether it left a gap a later run must fill (items GraphQL dropped; REST
+  serving it after the stream fell back from GraphQL), or closed the gaps earlier runs left in its scope
+  (``etl.extract.gaps``); a ``Gap`` event follows its pages either way.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from etl.errors import GraphQLUnavailable, ResourceError
-from etl.records import Page, Skip
+from etl.extract.gaps import Scope
+from etl.records import Gap, Page, Skip
 from etl.sources import graphql, rest
 from etl.streams import Stream
 
@@ -44,10 +48,29 @@ class Unit:
     params: Mapping[str, str | int]  # REST query parameters beyond the endpoint's own
     context: Mapping[str, Any]
     emit_pages: bool = True  # False when the stream is only fetched as a parent of another
+    gap: Scope | None = None  # what the unit covers, for the gaps it leaves or closes (None: no gaps)
 
 
 def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = None) -> bool:
-    """Fetch ``unit``, emitting its pages (and skips); False when the resource could not be fetched."""
+    """Fetch ``unit``, emitting its pages (and skips); False when the resource could not be fetched.
+    Then, if the unit has a ``gap`` scope, the ``Gap`` it leaves or the closing of those it covers."""
+    complete, lost = _fetch(run, unit, emit, on_records)
+    if unit.gap is not None and unit.emit_pages:
+        emit_gap(run, unit.stream.name, unit.gap, lost, emit)
+    return complete
+
+
+def emit_gap(run: Run, stream: str, scope: Scope, lost: str, emit: Emit) -> None:
+    """A unit of ``stream`` covering ``scope`` is done: open a gap if it ``lost`` something (the reason),
+    else close the gaps earlier runs left there (only if there are any: most units have none)."""
+    if lost:
+        emit(Gap(stream, run.account_id, scope.scope, scope.first_day, scope.last_day, lost))
+    elif run.outstanding.has(stream, scope.scope):
+        emit(Gap(stream, run.account_id, scope.scope, scope.first_day, scope.last_day, closed=True))
+
+
+def _fetch(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None) -> tuple[bool, str]:
+    """(complete, what was lost for a later run to fetch again: "" if nothing)."""
     stream = unit.stream
     while True:
         query = stream.graphql
@@ -55,13 +78,17 @@ def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = 
         try:
             if use_graphql and query is not None:
                 try:
-                    return _graphql_unit(run, unit, query, emit, on_records)
+                    dropped = _graphql_unit(run, unit, query, emit, on_records)
+                    lost = f"GraphQL dropped {dropped} item(s) (partial errors)" if dropped else ""
+                    return not dropped, lost
                 except ResourceError as exc:
                     # About one user or meeting: its REST twin would refuse the same way. An account-wide
                     # listing (no path parameter) is about no resource: GraphQL failed, REST serves it.
                     first = 1 if unit.path_params else 0
-                    return _rest_unit(run, unit, emit, on_records, first=first, previous=exc)
-            return _rest_unit(run, unit, emit, on_records, first=0, previous=None)
+                    complete = _rest_unit(run, unit, emit, on_records, first=first, previous=exc)
+                    return complete, "" if first else _fallback_loss(run, stream.name)
+            complete = _rest_unit(run, unit, emit, on_records, first=0, previous=None)
+            return complete, _fallback_loss(run, stream.name)
         except GraphQLUnavailable as exc:
             if not use_graphql:
                 raise
@@ -70,18 +97,25 @@ def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = 
                 emit(choice)
 
 
+def _fallback_loss(run: Run, stream: str) -> str:
+    if run.sources.fell_back(stream):
+        return "served by REST after a fallback from GraphQL: to be re-read with GraphQL"
+    return ""
+
+
 def _graphql_unit(
     run: Run, unit: Unit, query: graphql.Query, emit: Emit, on_records: OnRecords | None
-) -> bool:
-    complete = True
+) -> int:
+    """Emit the unit's GraphQL pages; how many items the pages dropped (0: complete)."""
+    dropped = 0
     for page in graphql.fetch_pages(run.client, run.documents, query, unit.variables):
         for path, message in page.missing:
             emit(Skip(unit.stream.name, run.account_id, f"{unit.resource}: {path}", message))
-        complete = complete and not page.dropped  # an error that names no item is recorded, not retried
+        dropped += page.dropped  # an error that names no item is recorded, not retried
         if on_records is not None and page.partial:
             on_records([dict(item) for item in page.partial])  # children of a dropped item still count
         _emit_page(run, unit, "graphql", page.request, page.records, emit, on_records)
-    return complete
+    return dropped
 
 
 def _rest_unit(

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from etl.errors import GraphQLUnavailable, ResourceError
-from etl.extract.fetch import Unit, fetch_unit, skip
+from etl.extract.fetch import Unit, emit_gap, fetch_unit, skip
+from etl.extract.gaps import Scope
 from etl.extract.scheduler import Emit, Group
 from etl.extract.windows import Window, cannot_have_hosted, parse_time, report_floor, revisit_windows
-from etl.records import Page, Skip, SourceChoice
+from etl.records import Event, Gap, Page, Skip, SourceChoice
 from etl.sources import graphql, rest
 from etl.streams import BY_NAME, USERS_WITH_MEETINGS
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 _ABSENT = object()
 WEBINAR_FAMILY = ("webinar_instances", "webinar_participants", "webinar_absentees")
+PER_USER_WINDOWED = ("meeting_instances", "recordings")
 ACCOUNT_STREAMS = ("daily_usage", "sign_in_activity", "operation_logs")
 KEYED_CHILDREN = ("meeting_participants", "webinar_participants", "webinar_absentees")
 
@@ -60,10 +62,13 @@ def submit_roots(run: Run, pending: Mapping[str, Sequence[str]]) -> None:
     for name in ACCOUNT_STREAMS:
         if name in run.requested:
             for window in run.trackers[name].windows or ():
+                run.outstanding.claim(name, Scope("", window.start, window.end))
                 groups = run.groups((name,), window.month)
                 run.scheduler.submit(
                     run.lane(name), _bind(account_window_task, run, name, window), groups=groups
                 )
+            for window in gap_windows(run, name, run.outstanding.unclaimed(name)):
+                run.scheduler.submit(run.lane(name), _bind(account_window_task, run, name, window))
     for name in KEYED_CHILDREN:
         if name not in run.requested:
             continue
@@ -99,19 +104,83 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
         try:
             size = run.nested_page
             query = replace(USERS_WITH_MEETINGS, page_size=size, units=size + 1)
+            dropped = 0
             for page in graphql.fetch_pages(run.client, run.documents, query, {}):
                 for path, message in page.missing:
                     emit(Skip("users", run.account_id, path, message))
+                dropped += page.dropped
                 on_users([dict(item) for item in page.partial], True)
                 on_users(page.records, True)
                 if emit_pages:
                     emit(Page("users", run.account_id, "graphql", page.request, _now(), page.records, {}))
+            if emit_pages:
+                lost = f"GraphQL dropped {dropped} item(s) (partial errors)" if dropped else ""
+                emit_gap(run, "users", Scope(""), lost, emit)
+            submit_user_gaps(run, groups)
             return
         except (GraphQLUnavailable, ResourceError) as exc:  # NOT_FOUND on the account's own user list
             reason = f"users_with_meetings unavailable ({exc}); users and meetings queried separately"
             emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
-    unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages)
+    unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages, Scope(""))
     fetch_unit(run, unit, emit, lambda records: on_users(records, False))
+    submit_user_gaps(run, groups)
+
+
+def submit_user_gaps(run: Run, groups: Sequence[Group]) -> None:
+    """Tasks for the per-user gaps earlier runs left that no unit of this run covers (a user the listing
+    no longer shows, a window older than this run's range); called once every user has been spawned."""
+    if "meetings" in run.requested:
+        for gap in run.outstanding.unclaimed("meetings"):
+            run.scheduler.submit(run.lane("meetings"), _bind(meetings_task, run, gap.scope, None), depth=1)
+    for name in PER_USER_WINDOWED:
+        if name not in run.requested:
+            continue
+        for gap, window in zip_gaps(run, name, run.outstanding.unclaimed(name)):
+            held = [g for g in groups if g.tag == name and g.month == window.month]
+            run.scheduler.submit(
+                run.lane(name),
+                _bind(listing_task, run, name, gap.scope, window, held),
+                depth=1,
+                groups=held,
+            )
+
+
+def zip_gaps(run: Run, name: str, gaps: Sequence[Gap]) -> list[tuple[Gap, Window]]:
+    """Each gap with the window that fetches it again (its days, from Zoom's report floor on)."""
+    windowing = BY_NAME[name].windowing
+    floor = report_floor(run.today) if windowing in ("report_month", "year_month") else None
+    found: list[tuple[Gap, Window]] = []
+    for gap in gaps:
+        if gap.first_day is not None and gap.last_day is not None:
+            first = max(gap.first_day, floor) if floor else gap.first_day
+            found.append((gap, Window(first, gap.last_day)))
+    return found
+
+
+def expire_gaps(run: Run) -> list[Event]:
+    """Close the gaps Zoom can no longer serve, each with a skip that says why: a windowed gap older than
+    the six months Zoom keeps reports (its documented limit), or one without days (nothing to re-read)."""
+    events: list[Event] = []
+    floor = report_floor(run.today)
+    for name in run.requested:
+        stream = BY_NAME[name]
+        if stream.windowing == "none":
+            continue
+        reported = stream.windowing in ("report_month", "year_month")
+        for gap in run.outstanding.of(name):
+            first, last = gap.first_day, gap.last_day
+            if first is not None and last is not None and not (reported and last < floor):
+                continue
+            run.outstanding.claim(name, Scope(gap.scope, first, last))
+            reason = "older than the 6 months Zoom keeps reports: not fetchable"
+            where = f"outstanding gap {gap.scope} {first}..{last}".replace("  ", " ")
+            events.append(Skip(name, run.account_id, where, reason))
+            events.append(Gap(name, run.account_id, gap.scope, first, last, reason, closed=True))
+    return events
+
+
+def gap_windows(run: Run, name: str, gaps: Sequence[Gap]) -> list[Window]:
+    return sorted({window for _, window in zip_gaps(run, name, gaps)})
 
 
 def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> None:
@@ -182,6 +251,8 @@ def nested_meetings(
             depth=1,
             groups=own(groups, "meetings"),
         )
+    elif "meetings" in run.requested:  # the whole listing came nested, complete
+        emit_gap(run, "meetings", Scope(user_id), "", emit)
 
 
 def meetings_task(emit: Emit, run: Run, user_id: str, after: str | None) -> None:
@@ -194,6 +265,7 @@ def meetings_task(emit: Emit, run: Run, user_id: str, after: str | None) -> None
         {},
         {"host_id": user_id},
         "meetings" in run.requested,
+        Scope(user_id),
     )
     fetch_unit(run, unit, emit)
 
@@ -214,6 +286,7 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
                 tracker.note_skip(user_id, window)
             continue
         held = [g for g in groups if g.tag in names and g.month == month]
+        run.outstanding.claim(name, Scope(user_id, window.start, window.end))
         run.scheduler.submit(
             run.lane(name), _bind(listing_task, run, name, user_id, window, held), depth=1, groups=held
         )
@@ -234,6 +307,7 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
 
     done = Group(f"revisit {user_id}", on_done=forget_skip)
     for window in sorted(revisit.values()):
+        run.outstanding.claim(name, Scope(user_id, window.start, window.end))
         run.scheduler.submit(
             run.lane(name),
             _bind(listing_task, run, name, user_id, window, held),
@@ -256,6 +330,7 @@ def listing_task(
         window.params(),
         {"host_id": user_id},
         name in run.requested,
+        Scope(user_id, window.start, window.end),
     )
     fetch_unit(run, unit, emit, on_records)
 
@@ -292,6 +367,7 @@ def child_key_task(
         {stream.parent_param: key},
         {},
         {stream.context_key: key},
+        gap=Scope(key),
     )
     if fetch_unit(run, unit, emit):
         emit(run.trackers[name].key_done(key, digest, day, settled_only=settled_only))
@@ -386,7 +462,8 @@ def account_window_task(emit: Emit, run: Run, name: str, window: Window) -> None
         resource = f"{window.start.year}-{window.start.month:02d}"
     else:
         values, resource = window.params(), str(window)
-    fetch_unit(run, Unit(stream, resource, values, {}, values, {}), emit)
+    unit = Unit(stream, resource, values, {}, values, {}, gap=Scope("", window.start, window.end))
+    fetch_unit(run, unit, emit)
 
 
 def _now() -> datetime:

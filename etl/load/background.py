@@ -33,9 +33,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
+from etl.errors import WarehouseError, ZoomEtlError
 from etl.load.batch import LoadResult, adopt, write
 from etl.normalize import Normalized
-from etl.records import Checkpoint, Page, Skip, SourceChoice
+from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
 
@@ -50,6 +51,7 @@ class _Job:
     checkpoints: Sequence[Checkpoint]
     skips: Sequence[Skip]
     sources: Sequence[SourceChoice]
+    gaps: Sequence[Gap]
     on_done: OnDone | None
     result: LoadResult | None = None
     error: BaseException | None = None
@@ -79,6 +81,7 @@ class BackgroundLoader:
         checkpoints: Sequence[Checkpoint] = (),
         skips: Sequence[Skip] = (),
         sources: Sequence[SourceChoice] = (),
+        gaps: Sequence[Gap] = (),
         on_done: OnDone | None = None,
     ) -> None:
         """Hand over one batch (the arguments of ``etl.load.commit``; ``pages`` may come encoded
@@ -92,7 +95,7 @@ class BackgroundLoader:
         else:
             landing = pages if isinstance(pages, EncodedPages) else encode_pages(pages)
         self.drain()
-        job = _Job(run_id, normalized, landing, checkpoints, skips, sources, on_done)
+        job = _Job(run_id, normalized, landing, checkpoints, skips, sources, gaps, on_done)
         with self._cond:
             if self._closed:
                 raise RuntimeError("BackgroundLoader is closed")
@@ -108,6 +111,9 @@ class BackgroundLoader:
         if job is None:
             return None
         if job.error is not None:
+            if isinstance(job.error, Exception) and not isinstance(job.error, ZoomEtlError):
+                # Outside the transaction (after its commit): still a failed load, said as one.
+                raise WarehouseError(f"loading batch failed: {job.error}") from job.error
             raise job.error
         assert job.result is not None
         adopt(self.wh, job.normalized)
@@ -152,6 +158,7 @@ class BackgroundLoader:
                     checkpoints=job.checkpoints,
                     skips=job.skips,
                     sources=job.sources,
+                    gaps=job.gaps,
                 )
             except BaseException as exc:  # reported to the caller by drain()
                 job.error = exc

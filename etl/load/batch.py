@@ -15,7 +15,7 @@ from etl import crashpoints
 from etl.load import bookkeeping
 from etl.load.upsert import add_columns, upsert
 from etl.normalize import Normalized
-from etl.records import Checkpoint, Page, Skip, SourceChoice
+from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.warehouse.connection import RunCounters, Warehouse
 from etl.warehouse.ddl import existing_columns
 from etl.warehouse.raw import EncodedPages, land
@@ -41,10 +41,20 @@ def commit(
     checkpoints: Sequence[Checkpoint] = (),
     skips: Sequence[Skip] = (),
     sources: Sequence[SourceChoice] = (),
+    gaps: Sequence[Gap] = (),
 ) -> LoadResult:
     """Write one batch in one transaction. ``pages`` are the pages ``normalized`` was made from (they
     land in ``raw`` unless the warehouse was opened with ``raw=False``); checkpoints cover them."""
-    result = write(wh, run_id, normalized, pages=pages, checkpoints=checkpoints, skips=skips, sources=sources)
+    result = write(
+        wh,
+        run_id,
+        normalized,
+        pages=pages,
+        checkpoints=checkpoints,
+        skips=skips,
+        sources=sources,
+        gaps=gaps,
+    )
     adopt(wh, normalized)
     return result
 
@@ -64,6 +74,7 @@ def write(
     checkpoints: Sequence[Checkpoint] = (),
     skips: Sequence[Skip] = (),
     sources: Sequence[SourceChoice] = (),
+    gaps: Sequence[Gap] = (),
 ) -> LoadResult:
     """``commit`` without ``adopt``: touches only the connection and the run's counters, so it may run
     on a loader thread while the caller normalizes the next batch (see ``etl.load.background``)."""
@@ -82,6 +93,7 @@ def write(
             result.rejects = bookkeeping.rejects(conn, normalized.rejects)
         crashpoints.reach("load.after_tables")
         bookkeeping.skips(conn, skips, run_id)
+        bookkeeping.gaps(conn, gaps, run_id)
         chosen = {(s.stream, s.account_id): s.source for s in sources}
         bookkeeping.checkpoints(conn, checkpoints, run_id, chosen)
         bookkeeping.source_choices(conn, sources, run_id)

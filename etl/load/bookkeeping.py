@@ -11,7 +11,7 @@ import orjson
 import polars as pl
 
 from etl.normalize import SchemaChange
-from etl.records import Checkpoint, Skip, SourceChoice
+from etl.records import Checkpoint, Gap, Skip, SourceChoice
 
 
 def checkpoints(
@@ -59,6 +59,28 @@ def skips(conn: duckdb.DuckDBPyConnection, items: Sequence[Skip], run_id: str) -
             "INSERT INTO _etl.skips VALUES (?, ?, ?, ?, ?, ?, ?)",
             [[run_id, s.stream, s.account_id, s.resource, s.reason, s.status, s.code] for s in items],
         )
+
+
+def gaps(conn: duckdb.DuckDBPyConnection, items: Sequence[Gap], run_id: str) -> None:
+    """Open and close outstanding gaps in the order they came: a close removes the scope's gaps whose
+    days lie within its own (all of them when it has none); an open replaces the same gap."""
+    now = datetime.now(UTC)
+    for gap in items:
+        where = "stream = ? AND account_id = ? AND scope = ?"
+        params: list[object] = [gap.stream, gap.account_id, gap.scope]
+        if gap.first_day is not None and gap.last_day is not None:
+            op = ">=" if gap.closed else "="
+            closing = "<=" if gap.closed else "="
+            where += f" AND first_day {op} ? AND last_day {closing} ?"
+            params += [gap.first_day, gap.last_day]
+        elif not gap.closed:
+            where += " AND first_day IS NULL"
+        conn.execute(f"DELETE FROM _etl.gaps WHERE {where}", params)
+        if not gap.closed:
+            conn.execute(
+                "INSERT INTO _etl.gaps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [gap.stream, gap.account_id, gap.scope, gap.first_day, gap.last_day, gap.reason, run_id, now],
+            )
 
 
 def source_choices(conn: duckdb.DuckDBPyConnection, items: Sequence[SourceChoice], run_id: str) -> None:

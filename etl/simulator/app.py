@@ -281,6 +281,8 @@ class App:
             gate.hold += hold
             return gate
         assert gate is not None
+        if self.faults.graphql_error():
+            return self._finish(endpoint, None, json_outcome(503, ERROR_BODIES[503]))
         if self.config.plan == "free":
             message = f"No permission. GraphQL is only available for paid account: {self.config.account_id}."
             return self._finish(endpoint, None, json_outcome(403, {"code": 200, "message": message}))

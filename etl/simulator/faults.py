@@ -7,6 +7,8 @@ random knob, in arrival order, so the same seed and the same request sequence gi
 - ``reset_rate``: close the connection without answering (the client sees a reset or an empty reply);
 - ``timeout_rate`` / ``timeout_s``: hold the request ``timeout_s`` seconds before answering;
 - ``truncate_rate``: announce the full ``Content-Length``, send half the body, close;
+- ``graphql_error_rate``: answer a GraphQL request (only) 503, drawn from its own RNG like ``malformed_rate``;
+  with a client that does not retry, each one makes a stream fall back to REST mid-run;
 - ``graphql_partial_error_rate`` and ``drift``: handed to the GraphQL module; ``drift`` also adds new fields
   to REST list items and drops optional ones;
 - ``token_expiry_every``: every N-th API request first expires every issued access token;
@@ -43,6 +45,7 @@ class FaultSettings:
     timeout_s: float = 30.0
     truncate_rate: float = 0.0
     graphql_partial_error_rate: float = 0.0
+    graphql_error_rate: float = 0.0
     drift: bool = False
     token_expiry_every: int = 0
     storm_every: int = 0
@@ -61,6 +64,7 @@ class FaultSettings:
             "timeout_rate",
             "truncate_rate",
             "graphql_partial_error_rate",
+            "graphql_error_rate",
             "malformed_rate",
             "bad_record_rate",
         ):
@@ -127,13 +131,14 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._rng = random.Random(f"faults:{seed}")
         self._malformed_rng = random.Random(f"malformed:{seed}")
+        self._graphql_rng = random.Random(f"graphql-error:{seed}")
         self.seed = seed
         self.mangled: list[dict[str, object]] = []
         self._settings = settings
         self._storm_left = settings.storm_requests
         self.requests = 0
         self.injected: dict[str, int] = dict.fromkeys(
-            (*KINDS, "token_expiry", "malformed", "bad_record", "page_token_expiry"), 0
+            (*KINDS, "token_expiry", "malformed", "bad_record", "page_token_expiry", "graphql_error"), 0
         )
         self._follow_ups: set[str] = set()
 
@@ -184,6 +189,15 @@ class FaultInjector:
                 kind = "truncate"
             malformed = s.malformed_rate > 0 and self._malformed_rng.random() < s.malformed_rate
             return Draw(kind, expire, status, malformed and kind is None)
+
+    def graphql_error(self) -> bool:
+        """Drawn for each GraphQL request that got past the gate: True when it must answer 503."""
+        with self._lock:
+            rate = self._settings.graphql_error_rate
+            if rate <= 0 or self._graphql_rng.random() >= rate:
+                return False
+            self.injected["graphql_error"] += 1
+            return True
 
     def page_token_expires(self, token: str) -> bool:
         """Called for each REST request that presents a ``next_page_token``: True when that token is the

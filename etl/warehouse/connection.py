@@ -13,6 +13,7 @@ DuckDB has checkpointed and closed the file and before the lock is released (``e
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -28,13 +29,14 @@ import duckdb
 import orjson
 
 from etl.contracts import Contract, load_contracts
-from etl.errors import LockedError, WarehouseError
+from etl.errors import LockedError, WarehouseError, ZoomEtlError
 from etl.warehouse import ddl
 from etl.warehouse.lock import WarehouseLock
 from etl.warehouse.publish import Published, read_path
 from etl.warehouse.publish import publish as _publish
 
 CATALOG = "warehouse"
+log = logging.getLogger(__name__)
 LOCK_POLL_S = 0.5
 _LOCK_PID = re.compile(r"PID (\d+)")
 ROW_GROUP_SIZE = 16_384
@@ -80,6 +82,7 @@ class Warehouse:
         self.raw = raw
         self.publish = publish and path is not None
         self.published: Published | None = None  # set by close() when it published
+        self.publish_error = ""  # set by close() when publishing failed
         self._lock = lock
         self.counters: dict[str, RunCounters] = {}
         self._batch_seq = int(scalar(conn, "SELECT coalesce(max(batch_seq), 0) FROM raw.pages"))
@@ -180,13 +183,25 @@ class Warehouse:
 
     def close(self, *, publish: bool | None = None) -> None:
         """Checkpoint and close the file; publish its read copy if opened with ``publish=True`` (or
-        ``publish`` says so here); then release the lock."""
+        ``publish`` says so here); then release the lock.
+
+        What is committed stays committed whatever happens here. A checkpoint or publish that fails (a
+        full disk) leaves the previous read copy in place and is not raised: it is logged and kept in
+        ``publish_error`` for the caller to report (a sync then exits 1)."""
+        wanted = self.path is not None and (self.publish if publish is None else publish)
         try:
-            if self.path is not None:
-                self.conn.execute("CHECKPOINT")
-            self.conn.close()
-            if self.path is not None and (self.publish if publish is None else publish):
+            try:
+                if self.path is not None:
+                    self.conn.execute("CHECKPOINT")
+            finally:
+                self.conn.close()
+            if wanted and self.path is not None:
                 self.published = _publish(self.path)
+        except (OSError, duckdb.Error) as exc:
+            if not wanted:
+                raise WarehouseError(f"closing warehouse {self.path} failed: {exc}") from exc
+            self.publish_error = f"the read copy was not published ({exc}); readers still see the last one"
+            log.error("%s", self.publish_error)
         finally:
             if self._lock:
                 self._lock.release()
@@ -201,12 +216,15 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """BEGIN ... COMMIT; any exception rolls everything back and propagates (a DuckDB error as a
-        ``WarehouseError``, so a sync ends ``failed`` with its message instead of a traceback)."""
+        """BEGIN ... COMMIT; any exception rolls everything back and propagates (any error but zoom-etl's
+        own as a ``WarehouseError``, so a sync ends ``failed`` with its message instead of a traceback)."""
         self.conn.execute("BEGIN TRANSACTION")
         try:
             yield self.conn
-        except duckdb.Error as exc:
+        except ZoomEtlError:
+            self.conn.execute("ROLLBACK")
+            raise
+        except Exception as exc:  # DuckDB's own errors, a full disk (OSError), a frame DuckDB refuses
             self.conn.execute("ROLLBACK")
             raise WarehouseError(f"write to {self.path} rolled back: {exc}") from exc
         except BaseException:

@@ -87,6 +87,16 @@ BOOKKEEPING = (
   reason VARCHAR,
   PRIMARY KEY (run_id, stream, account_id)
 )""",
+    """CREATE TABLE IF NOT EXISTS _etl.gaps (
+  stream VARCHAR NOT NULL,
+  account_id VARCHAR NOT NULL,
+  scope VARCHAR NOT NULL,             -- user id, instance uuid, or '' (account-wide window, whole listing)
+  first_day DATE,                     -- the days of a windowed unit, inclusive (NULL: the whole scope)
+  last_day DATE,
+  reason VARCHAR NOT NULL,            -- why it is outstanding (GraphQL dropped items; REST after a fallback)
+  run_id VARCHAR NOT NULL,            -- the run that recorded it (last)
+  recorded_at TIMESTAMPTZ NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS raw.pages (
   batch_seq BIGINT NOT NULL,          -- the load transaction that landed it (replay order)
   page_no INTEGER NOT NULL,           -- position within that batch

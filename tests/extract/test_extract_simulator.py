@@ -20,7 +20,7 @@ from etl.config import AccountSettings, Secret, Settings
 from etl.extract import extract, plan
 from etl.extract.windows import report_floor
 from etl.http.client import ZoomClient
-from etl.records import Checkpoint, Page, Skip, SourceChoice
+from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.simulator.server import RunningSimulator
 from etl.sources.graphql import QUERIES_DIR, SCHEMA_PATH, Documents
 
@@ -38,6 +38,7 @@ class Result:
     skips: list[Skip] = field(default_factory=list)
     choices: list[SourceChoice] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     client_requests: int = 0
 
     def records(self, stream: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -90,6 +91,8 @@ def sync(
                 result.skips.append(event)
             elif isinstance(event, SourceChoice):
                 result.choices.append(event)
+            elif isinstance(event, Gap):
+                result.gaps.append(event)
             else:
                 result.checkpoints.append(event)
         result.client_requests = client.stats.requests

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from etl.errors import WarehouseError
 from etl.load import BackgroundLoader, LoadResult, commit
 from etl.load import batch as load_batch
 from etl.normalize import normalize
@@ -98,8 +99,10 @@ def test_a_failed_background_commit_is_raised_and_rolled_back(
         loader.submit(run, normalize(good, wh.contracts, run), pages=good)
         unserializable = Checkpoint("users", "acct1", {"cursor": object()})
         loader.submit(run, normalize(bad, wh.contracts, run), pages=bad, checkpoints=[unserializable])
-        with pytest.raises(TypeError):
+        # Any failure of a load is a WarehouseError (the run ends "failed" with it), caused by the original.
+        with pytest.raises(WarehouseError, match="rolled back") as raised:
             loader.drain()
+        assert isinstance(raised.value.__cause__, TypeError)
         # Later batches still go through once the error has been raised.
         loader.submit(run, normalize(bad, wh.contracts, run), pages=bad)
     assert wh.conn.execute("SELECT count(*) FROM raw.pages").fetchone() == (4,)
@@ -135,7 +138,7 @@ def test_a_failed_rebuild_leaves_the_tables_and_the_next_one_cleans_up(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(rebuild_module, "load_tables", failing)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(WarehouseError, match="disk full"):
         rebuild(wh, chunk_rows=1)
     assert dump(wh) == before
     shadows = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '_rebuild_')"

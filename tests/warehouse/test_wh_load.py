@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from etl.errors import WarehouseError
 from etl.load import commit
 from etl.normalize import normalize
 from etl.records import Checkpoint, Page, Skip, SourceChoice
@@ -140,7 +141,7 @@ def test_a_failure_mid_batch_leaves_neither_rows_nor_state(
 ) -> None:
     run = wh.start_run([P])
     bad_state = Checkpoint(P, "acct1", {"cursor": object()})  # cannot be serialized: fails after the upserts
-    with pytest.raises(TypeError):
+    with pytest.raises(WarehouseError, match="rolled back"):
         sync(wh, run, [*participants(make_page), make_page("users", [{"id": "a"}])], checkpoints=[bad_state])
     for name in (
         "zoom.meeting_participants",

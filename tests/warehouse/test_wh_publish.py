@@ -3,6 +3,7 @@ asked for it and ended without an exception."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -122,4 +123,21 @@ def test_a_duckdb_session_on_the_warehouse_is_a_lock_error_naming_the_read_copy(
         finally:
             holder.kill()
     with Warehouse.open(warehouse, wait=5):
+        pass
+
+
+def test_a_publish_that_fails_keeps_the_commit_and_the_old_copy_and_says_why(tmp_path: Path) -> None:
+    warehouse = tmp_path / "zoom_etl.duckdb"
+    write(warehouse, 1)
+    old = read_path(warehouse).read_bytes()
+    blocker = read_path(warehouse).with_name(read_path(warehouse).name + ".tmp-" + str(os.getpid()))
+    blocker.mkdir()  # where the copy would be written: the publish fails as on a full or broken disk
+    wh = Warehouse.open(warehouse, publish=True)
+    wh.conn.execute("UPDATE zoom.probe SET v = 2")
+    wh.close()
+    assert wh.published is None and "the read copy was not published" in wh.publish_error
+    assert read_path(warehouse).read_bytes() == old  # readers keep the last good copy
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert probe(conn) == 2  # the commit is kept
+    with Warehouse.open(warehouse):  # the lock was released
         pass

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt check lint typecheck bench bench-quick bench-simulator soak serve clean
+.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator soak serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the main job on the built-in Zoom simulator
 	$(BIN)/zoom-etl demo
 
+# Two workers: the suite waits on loopback syncs about a third of the time, and the machine has 2 cores.
+PYTEST := -m pytest -q -n 2
+
 test: $(STAMP)  ## the test suite (what CI runs)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python $(PYTEST)
 
 test-fast: $(STAMP)  ## the inner loop: every test not marked slow
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python $(PYTEST) -m "not slow"
 
 # The suite with the machine's wall clock moved (DAYS ahead, then behind); monotonic clocks are left alone.
 DAYS ?= 400
@@ -29,7 +32,7 @@ test-dates: $(STAMP)  ## the suite a year and more in the future and in the past
 	cc -shared -fPIC -O2 -o $(VENV)/shiftclock.so tests/tools/shiftclock.c -ldl
 	for days in $(DAYS) -$(DAYS); do \
 	  echo "== wall clock moved $$days days: $$(LD_PRELOAD=$(VENV)/shiftclock.so SHIFTCLOCK_SECONDS=$$((days * 86400)) date -u)"; \
-	  LD_PRELOAD=$(CURDIR)/$(VENV)/shiftclock.so SHIFTCLOCK_SECONDS=$$((days * 86400)) $(BIN)/python -m pytest -q -p no:cacheprovider || exit 1; \
+	  LD_PRELOAD=$(CURDIR)/$(VENV)/shiftclock.so SHIFTCLOCK_SECONDS=$$((days * 86400)) $(BIN)/python $(PYTEST) -p no:cacheprovider || exit 1; \
 	done
 
 # dbt-core 1.12 needs a parser wheel fetched from GitHub at build time: 1.11 installs from PyPI alone.
@@ -38,6 +41,16 @@ test-dbt: $(STAMP)  ## dbt-duckdb builds and tests a project over the demo's rea
 	test -x $(DBT_VENV)/bin/dbt || ($(PYTHON) -m venv $(DBT_VENV) && \
 	  $(DBT_VENV)/bin/pip install -q 'dbt-core==1.11.16' 'dbt-duckdb==1.11.1' 'duckdb==2.0.1')
 	$(BIN)/python -m pytest -q tests/dbt --dbt $(DBT_VENV)/bin/dbt
+
+# Every dependency at the lowest version pyproject.toml allows (uv's lowest-direct resolution), own venv.
+FLOORS_VENV ?= .venv-floors
+test-floors:  ## the suite against the declared dependency floors
+	rm -rf $(FLOORS_VENV) && $(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/pip install -q uv
+	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e '.[dev,delta]'
+	@$(FLOORS_VENV)/bin/python -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
+	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|deltalake|pytest|pytest-xdist|hypothesis|jsonschema) '
+	$(FLOORS_VENV)/bin/python $(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests

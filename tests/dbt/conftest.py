@@ -9,4 +9,4 @@ import pytest
 
 @pytest.fixture
 def dbt(request: pytest.FixtureRequest) -> Path:
-    return Path(request.config.getoption("--dbt"))
+    return Path(request.config.getoption("--dbt")).resolve()  # the tests run dbt from another folder

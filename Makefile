@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator soak serve clean
 
+# gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
+NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,delta]'
-	@# gql silently prefers httpx2 when it is importable: make sure it never is.
-	@$(BIN)/python -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
+	@$(BIN)/python $(NO_HTTPX2)
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the main job on the built-in Zoom simulator
@@ -48,7 +50,7 @@ test-floors:  ## the suite against the declared dependency floors
 	rm -rf $(FLOORS_VENV) && $(PYTHON) -m venv $(FLOORS_VENV)
 	$(FLOORS_VENV)/bin/pip install -q uv
 	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e '.[dev,delta]'
-	@$(FLOORS_VENV)/bin/python -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
+	@$(FLOORS_VENV)/bin/python $(NO_HTTPX2)
 	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|deltalake|pytest|pytest-xdist|hypothesis|jsonschema) '
 	$(FLOORS_VENV)/bin/python $(PYTEST)
 

@@ -101,13 +101,16 @@ class Warehouse:
     ) -> Warehouse:
         """Lock, connect, create/migrate. ``path`` ":memory:" is unlocked (tests, dry runs). ``wait``:
         seconds to keep trying while another process holds the file; ``publish``: see the module doc."""
-        deadline = time.monotonic() + wait
+        deadline, waited = time.monotonic() + wait, False
         while True:
             try:
                 return cls._open(path, raw=raw, contracts=contracts, threads=threads, publish=publish)
-            except LockedError:
+            except LockedError as exc:
                 if time.monotonic() >= deadline:
                     raise
+                if not waited:  # once: the cron log says why this run started late
+                    log.warning("waiting up to %.0fs for the warehouse: %s", wait, exc)
+                    waited = True
                 time.sleep(min(LOCK_POLL_S, max(0.0, deadline - time.monotonic())))
 
     @classmethod

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,9 +161,12 @@ def test_a_session_on_the_warehouse_itself_makes_the_sync_exit_75_with_a_record_
         assert record["status"] == "locked" and record["exit_code"] == EXIT_LOCKED
         assert f"pid {session.process.pid}" in record["error"] and "zoom_etl_read.duckdb" in record["error"]
         command = [sys.executable, "-m", "etl", "sync", "--wait", "60"]
-        waiting = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
-        time.sleep(2.0)  # long enough to have tried and found the file held at least once
-        assert waiting.poll() is None
+        waiting = subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert waiting.stderr is not None
+        said = waiting.stderr.readline()  # its first log line: it found the file held and waits
+        assert "waiting up to 60s for the warehouse" in said and waiting.poll() is None
     with waiting:
         out, _ = waiting.communicate(timeout=120)  # the session closed on leaving the block above
     assert waiting.returncode == 0

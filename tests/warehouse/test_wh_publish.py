@@ -114,8 +114,9 @@ def test_a_duckdb_session_on_the_warehouse_is_a_lock_error_naming_the_read_copy(
     code = (
         f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}, read_only=True); print(1, flush=True)"
     )
-    code += "; time.sleep(60)"
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as holder:
+    code += "; input()"
+    command = [sys.executable, "-c", code]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as holder:
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
             with pytest.raises(LockedError, match=rf"pid {holder.pid}.*zoom_etl_read\.duckdb"):

@@ -178,14 +178,43 @@ def _refresh(path: Path, directory: Path | None) -> None:
         log.warning("analytics views of %s could not be refreshed (%s); using them as they are", path, exc)
 
 
-def run_sql(conn: duckdb.DuckDBPyConnection, query: str) -> pa.Table | None:
+# What ``zoom-etl sql`` runs unless told ``--unrestricted``: queries (SELECT, WITH, FROM, VALUES, SHOW,
+# DESCRIBE, SUMMARIZE, PIVOT), EXPLAIN, PRAGMA and CALL of DuckDB's introspection, SET VARIABLE and USE.
+# Everything else (ATTACH, DETACH, COPY, EXPORT, INSTALL, LOAD, CREATE, INSERT, PREPARE...) is refused.
+READ_STATEMENTS = frozenset(
+    {
+        duckdb.StatementType.SELECT,
+        duckdb.StatementType.EXPLAIN,
+        duckdb.StatementType.PRAGMA,
+        duckdb.StatementType.CALL,
+        duckdb.StatementType.MULTI,
+        duckdb.StatementType.SET,  # SET VARIABLE and USE: the configuration itself is locked by sandbox()
+    }
+)
+
+
+def sandbox(conn: duckdb.DuckDBPyConnection) -> None:
+    """Lock a reader's connection down to the databases it has attached: no file or network access (no
+    ``read_csv``, ``COPY ... TO``, ``ATTACH`` of a file), no extension installed or loaded, and no
+    configuration change after this (``SET threads``, ``RESET``, ``SET enable_external_access``)."""
+    conn.execute("SET autoinstall_known_extensions = false")
+    conn.execute("SET autoload_known_extensions = false")
+    conn.execute("SET allow_community_extensions = false")
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
+
+
+def run_sql(conn: duckdb.DuckDBPyConnection, query: str, *, sandboxed: bool = True) -> pa.Table | None:
     """Run an analyst's query; None for a statement without a result. Any DuckDB error -> ConfigError.
 
     The analyst's SQL is input like a flag: a syntax error, an unknown table, an attempt to write on the
-    read-only connection or a failing cast in the query all exit 2 with DuckDB's first message line.
+    read-only connection, a statement outside ``READ_STATEMENTS`` on a ``sandboxed`` run, or a failing cast
+    in the query all exit 2 with DuckDB's first message line.
     """
     try:
         _finish_pending(conn)
+        if sandboxed:
+            _check_statements(conn, query)
         relation = conn.sql(query)
         return None if relation is None else relation.to_arrow_table()
     except duckdb.Error as exc:
@@ -235,6 +264,16 @@ def report_list(directory: Path | None = None) -> pa.Table:
             "summary": [r.summary for r in reports],
         }
     )
+
+
+def _check_statements(conn: duckdb.DuckDBPyConnection, query: str) -> None:
+    for statement in conn.extract_statements(query):
+        if statement.type not in READ_STATEMENTS:
+            verb = statement.query.split(None, 1)[0].upper() if statement.query.strip() else "statement"
+            raise ConfigError(
+                f"query refused: {verb} is not a read; `zoom-etl sql` runs queries only (SELECT, WITH, "
+                "SHOW, DESCRIBE, EXPLAIN, PRAGMA, CALL); --unrestricted lifts this for a trusted query"
+            )
 
 
 def _finish_pending(conn: duckdb.DuckDBPyConnection) -> None:

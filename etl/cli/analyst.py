@@ -6,7 +6,8 @@
 
 Exit codes: 0 done; 2 usage: warehouse file missing, unknown report, ``--format parquet`` without
 ``--out``, ``--as-of`` for a report without a reference time, or the SQL was refused or failed (syntax,
-unknown table or column, a write on the read-only connection, an error raised while running it); 75 a
+unknown table or column, a statement that is not a read, file or network access without
+``--unrestricted``, a write on the read-only connection, an error raised while running it); 75 a
 sync holds the warehouse (DuckDB lets no other process open the file meanwhile); 1 a report's view failed.
 """
 
@@ -20,7 +21,15 @@ from pathlib import Path
 import click
 import pyarrow as pa
 
-from etl.analytics import find_report, load_reports, open_reader, report_list, run_report, run_sql
+from etl.analytics import (
+    find_report,
+    load_reports,
+    open_reader,
+    report_list,
+    run_report,
+    run_sql,
+    sandbox,
+)
 from etl.cli.common import TIMESTAMP, config_option, settings_from, utc, warehouse_option
 from etl.contracts import load_contracts
 from etl.dictionary import render
@@ -62,21 +71,35 @@ def warehouse_path(warehouse: Path | None, config_path: Path | None) -> Path:
 @click.argument("query")
 @format_option
 @out_option
+@click.option(
+    "--unrestricted",
+    is_flag=True,
+    help="Let the query read and write files, attach databases, load extensions and change settings"
+    " (DuckDB's full power; for a query you trust).",
+)
 @warehouse_option
 @config_option
 def sql_command(
-    query: str, fmt: str, out: Path | None, warehouse: Path | None, config_path: Path | None
+    query: str,
+    fmt: str,
+    out: Path | None,
+    unrestricted: bool,
+    warehouse: Path | None,
+    config_path: Path | None,
 ) -> None:
     """Run QUERY on a read-only connection to the warehouse ('-' reads it from stdin).
 
-    Core tables are in schema zoom, views in schema analytics (zoom-etl report lists them).
+    Core tables are in schema zoom, views in schema analytics (zoom-etl report lists them). The query sees
+    the warehouse only: no files, no other databases, no extensions, no settings (see --unrestricted).
     """
     _check_output(fmt, out)
     if query == "-":
         query = sys.stdin.read()
     conn = open_reader(warehouse_path(warehouse, config_path))
     try:
-        result = run_sql(conn, query)
+        if not unrestricted:
+            sandbox(conn)
+        result = run_sql(conn, query, sandboxed=not unrestricted)
     finally:
         conn.close()
     if result is not None:

@@ -107,7 +107,6 @@ def test_sql_queries_the_analytics_views(invoke: Callable[..., Result], warehous
     [
         ("SELEC 1", "syntax error"),
         ("SELECT * FROM zoom.nope", "nope"),
-        ("DELETE FROM zoom.users", "read-only"),
         ("SELECT 'x'::INTEGER", "Conversion Error"),
     ],
 )
@@ -120,12 +119,77 @@ def test_sql_errors_exit_2_with_one_line(
     assert message in result.output and result.output.count("\n") == 1
 
 
-def test_the_read_only_connection_changed_nothing(invoke: Callable[..., Result], warehouse: Path) -> None:
-    invoke("sql", "DELETE FROM zoom.users", "--warehouse", str(warehouse))
+def count_users(invoke: Callable[..., Result], warehouse: Path) -> list[str]:
     result = invoke(
         "sql", "SELECT count(*) AS n FROM zoom.users", "--warehouse", str(warehouse), "--format", "csv"
     )
-    assert result.output.splitlines() == ["n", "1"]
+    return result.output.splitlines()
+
+
+SECRET_FILE = "not-for-analysts.txt"
+
+# What a probe tried through `zoom-etl sql`: writing the warehouse through a second attachment, reading and
+# writing any file, changing settings, installing extensions (an INSTALL fetched over plain HTTP).
+ESCAPES = {
+    "attach writable": "USE memory; DETACH warehouse; ATTACH '{wh}' AS w2; DELETE FROM w2.zoom.users",
+    "attach in one": "ATTACH '{wh}' AS w2",
+    "delete": "DELETE FROM zoom.users",
+    "copy to a file": "COPY (SELECT * FROM zoom.users) TO '{tmp}/leak.csv'",
+    "read a file": "SELECT * FROM read_text('{tmp}/" + SECRET_FILE + "')",
+    "csv of a file": "SELECT * FROM '{tmp}/" + SECRET_FILE + "'",
+    "glob": "SELECT * FROM glob('{tmp}/*')",
+    "set": "SET threads = 1",
+    "reset a lock": "SET enable_external_access = true",
+    "install": "INSTALL httpfs",
+    "load": "LOAD httpfs",
+    "export": "EXPORT DATABASE '{tmp}/dump'",
+    "create": "CREATE TABLE memory.main.t AS SELECT 1",
+    "after a select": "SELECT 1; COPY (SELECT 1) TO '{tmp}/leak.csv'",
+}
+
+
+@pytest.mark.parametrize("query", ESCAPES.values(), ids=ESCAPES.keys())
+def test_sql_sees_the_warehouse_only(
+    invoke: Callable[..., Result], warehouse: Path, tmp_path: Path, query: str
+) -> None:
+    (tmp_path / SECRET_FILE).write_text("root:x:0:0\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = invoke("sql", query.format(wh=warehouse, tmp=tmp_path), "--warehouse", str(warehouse))
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("zoom-etl: error: query ") and result.output.count("\n") == 1
+    assert "root:x" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written beside it
+    assert count_users(invoke, warehouse) == ["n", "1"]
+
+
+def test_sql_unrestricted_may_write_a_file_and_still_not_the_warehouse(
+    invoke: Callable[..., Result], warehouse: Path, tmp_path: Path
+) -> None:
+    copy = f"COPY (SELECT id FROM zoom.users) TO '{tmp_path}/users.csv'"
+    assert invoke("sql", "--unrestricted", copy, "--warehouse", str(warehouse)).exit_code == 0
+    assert (tmp_path / "users.csv").read_text().splitlines() == ["id", "u1"]
+    deleted = invoke("sql", "--unrestricted", "DELETE FROM zoom.users", "--warehouse", str(warehouse))
+    assert deleted.exit_code == 2 and "read-only" in deleted.output
+    assert count_users(invoke, warehouse) == ["n", "1"]
+
+
+def test_sql_runs_every_kind_of_read(invoke: Callable[..., Result], warehouse: Path) -> None:
+    reads = [
+        "SHOW TABLES",
+        "DESCRIBE zoom.users",
+        "SUMMARIZE zoom.users",
+        "EXPLAIN SELECT * FROM zoom.users",
+        "PRAGMA table_info('zoom.users')",
+        "CALL pragma_version()",
+        "FROM zoom.users",
+        "WITH u AS (SELECT * FROM zoom.users) SELECT count(*) FROM u",
+        "PIVOT zoom.meeting_instances ON host_id USING sum(duration)",
+        "SET VARIABLE d = 30; SELECT uuid FROM zoom.meeting_instances WHERE duration >= getvariable('d')",
+    ]
+    for query in reads:
+        result = invoke("sql", query, "--warehouse", str(warehouse))
+        assert result.exit_code == 0, (query, result.output)
+        assert result.output.strip(), query
 
 
 def test_missing_warehouse_exits_2(invoke: Callable[..., Result], tmp_path: Path) -> None:

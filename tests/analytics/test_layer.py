@@ -70,7 +70,7 @@ def test_reader_creates_missing_views_then_stays_read_only(tmp_path: Path) -> No
     try:
         assert analytics.applied_version(conn) == analytics.layer_version(analytics.load_reports())
         with pytest.raises(ConfigError, match="read-only"):
-            analytics.run_sql(conn, "CREATE TABLE zoom.x (a INTEGER)")
+            analytics.run_sql(conn, "CREATE TABLE zoom.x (a INTEGER)", sandboxed=False)
     finally:
         conn.close()
 

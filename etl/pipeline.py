@@ -391,8 +391,8 @@ def sync(
             listed = ", ".join(f"{stream} {count}" for stream, count in result.gaps.items())
             message = f"outstanding gaps ({listed}): the next runs fetch them again; see `zoom-etl status`"
             log.warning(message)
-        if error is not None:
-            result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(error)
+        if error is not None:  # a usage error found once Zoom's clock is known (--since) still exits 2
+            result.status, result.exit_code, result.error = "failed", error.exit_code, str(error)
             message = result.error
         elif result.rejects or result.skips or result.gaps:
             result.status, result.exit_code = "partial", EXIT_PARTIAL

@@ -26,7 +26,7 @@ from etl.extract.fallback import Sources
 from etl.extract.gaps import Outstanding
 from etl.extract.scheduler import Emit, Group, Scheduler, lane_sizes
 from etl.extract.state import Tracker
-from etl.extract.windows import Range, Window, month_windows, report_floor, stream_range
+from etl.extract.windows import Range, Window, check_since, month_windows, report_floor, stream_range
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.records import Event, Gap, Skip
 from etl.sources.graphql import Documents
@@ -164,6 +164,7 @@ def extract(
     if unknown:
         raise KeyError(f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     today = now.astimezone(UTC).date()
+    check_since(since, today)
     active = frozenset(with_ancestors(names))
     requested = frozenset(names)
     limits = PLAN_LIMITS[account.plan].per_second

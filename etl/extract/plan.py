@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from etl.config import AccountSettings, Settings
 from etl.extract.engine import stream_plan, windowing_of
 from etl.extract.fallback import initial_choice
-from etl.extract.windows import Window, cannot_have_hosted
+from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.sources import rest
 from etl.streams import BY_NAME, STREAMS, with_ancestors
@@ -93,6 +93,7 @@ def plan(
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
     active = with_ancestors(names)
     today = now.astimezone(UTC).date()
+    check_since(since, today)
     per_user = any(BY_NAME[n].parent == "users" for n in active)
     users = count_users(client) if client is not None and per_user else None
     http = "GET /users?status=active|inactive|pending (Medium)" if users is not None else ""

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from etl.errors import ConfigError
+
 REPORT_HISTORY_MONTHS = 6  # Zoom: "Only provide report in recent 6 months"
 DORMANT_MARGIN = timedelta(days=30)  # last_login_time has a 3-day buffer; client sessions last for weeks
 
@@ -91,6 +93,16 @@ class Range:
     end: date
     reason: str
     unreachable: tuple[date, date] | None = None  # asked for, but older than Zoom keeps reports
+
+
+def check_since(since: date | None, today: date) -> None:
+    """A backfill must start on a day Zoom has reached: one from the future would fetch nothing, yet move
+    the watermarks to today and leave the history before it unfetched for good."""
+    if since is not None and since > today:
+        raise ConfigError(
+            f"--since {since.isoformat()} is after Zoom's today ({today.isoformat()}): a backfill starts on a"
+            " past day"
+        )
 
 
 def stream_range(

@@ -76,6 +76,29 @@ def test_bad_usage_exits_2_with_one_line(
     assert "Traceback" not in result.output
 
 
+def test_a_backfill_from_the_future_exits_2_and_leaves_the_history_to_the_next_run(
+    simulator: RunningSimulator, sim_env: Env, run: Run, tmp_path: Path
+) -> None:
+    """A probe's `sync --since 2099-01-01` on a first sync said ok and moved every watermark to today, so
+    the history before it was never fetched (daily_usage 4 rows instead of 188)."""
+    env = sim_env(simulator)
+    plan = run("sync", "--dry-run", "--since", "2099-01-01", env=env)
+    assert plan.exit_code == EXIT_USAGE and "after Zoom's today" in plan.output, plan.output
+    refused = run("sync", "--since", "2099-01-01", env=env)
+    assert refused.exit_code == EXIT_USAGE, refused.output
+    assert orjson.loads(refused.stdout)["status"] == "failed"
+    assert run("sync", env=env).exit_code == EXIT_OK
+
+    clean = {**env, "ZOOM_ETL_WAREHOUSE": str(tmp_path / "clean.duckdb")}
+    assert run("sync", env=clean).exit_code == EXIT_OK
+
+    def days(path: str) -> int:
+        with open_read_only(Path(path)) as conn:
+            return int(conn.execute("SELECT count(*) FROM zoom.daily_usage").fetchall()[0][0])
+
+    assert days(env["ZOOM_ETL_WAREHOUSE"]) == days(clean["ZOOM_ETL_WAREHOUSE"]) > 30
+
+
 def test_missing_credentials_exit_2_without_touching_the_warehouse(run: Run, tmp_path: Path) -> None:
     result = run("sync", env={"ZOOM_ETL_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == EXIT_USAGE

@@ -277,7 +277,8 @@ class ZoomClient:
             if status == 429:
                 self._count("throttled")
                 error = fail(RateLimitError, message or "rate limited")
-                delay = parse_retry_after(response.headers.get("retry-after"))
+                # A date in Retry-After is on Zoom's clock (daily limits reset at its midnight), not ours.
+                delay = parse_retry_after(response.headers.get("retry-after"), now=self.server_now())
                 daily = "daily" in response.headers.get("x-ratelimit-type", "").lower()
                 if daily or "daily" in message.lower() or (delay or 0) > self._policy.max_retry_after:
                     raise error

@@ -167,6 +167,25 @@ def test_429_retry_after_seconds_is_honoured() -> None:
     assert clock() - start >= 7.0
 
 
+def test_429_retry_after_as_a_date_is_read_on_zooms_clock_not_ours() -> None:
+    """Zoom's clock is years behind the machine's (or the machine's is off): a Retry-After date 7 s
+    after Zoom's now still means 7 s, not "long past, retry at once" (nor years)."""
+    calls = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return zoom_json(429, {"code": 429, "message": "slow"}, **{"Retry-After": "2020-05-31T12:00:07Z"})
+        return zoom_json(200, {"ok": True})
+
+    clock = FakeClock()
+    zoom = FakeZoom(api, date="Sun, 31 May 2020 12:00:00 GMT")
+    with zoom.client(clock) as client:
+        assert client.rest_get("/report/daily", category="heavy").json() == {"ok": True}
+    assert len(calls) == 2
+    assert max(clock.sleeps) == pytest.approx(7.0, abs=0.01)
+
+
 def test_429_retry_after_pauses_the_whole_category_for_other_threads() -> None:
     clock = FakeClock()
     seen: list[float] = []

@@ -62,10 +62,13 @@ Handler = Callable[[httpx.Request], httpx.Response]
 class FakeZoom:
     """OAuth plus API routes; counts token requests and records API requests (thread-safe)."""
 
-    def __init__(self, api: Handler, *, expires_in: int = 3600, api_url: str | None = None) -> None:
+    def __init__(
+        self, api: Handler, *, expires_in: int = 3600, api_url: str | None = None, date: str | None = None
+    ) -> None:
         self.api = api
         self.expires_in = expires_in
         self.api_url = api_url
+        self.date = date  # the token response's HTTP Date: Zoom's clock
         self.tokens_issued = 0
         self.requests: list[httpx.Request] = []
         self.token_gate: threading.Event | None = None  # when set, token requests wait on it
@@ -85,7 +88,7 @@ class FakeZoom:
             }
             if self.api_url:
                 body["api_url"] = self.api_url
-            return httpx.Response(200, json=body)
+            return httpx.Response(200, json=body, headers={"Date": self.date} if self.date else None)
         with self._lock:
             self.requests.append(request)
         return self.api(request)

@@ -33,7 +33,7 @@ from etl.errors import ContractError
 from etl.resources import CONTRACTS
 
 TYPES = ("VARCHAR", "BIGINT", "INTEGER", "DOUBLE", "BOOLEAN", "DATE", "TIMESTAMPTZ", "JSON")
-DERIVATIONS = ("participant_key",)
+DERIVATIONS = ("participant_key", "recording_file_id")
 UNITS = ("seconds", "minutes")
 HISTORY_MODES = ("none", "scd2")
 DRIFT_MODES = ("evolve", "freeze", "discard")
@@ -55,7 +55,7 @@ class Column:
     nullable: bool = True
     description: str = ""
     unit: str | None = None  # seconds | minutes, for durations
-    derive: str | None = None  # participant_key: computed from other fields, see etl.normalize.keys
+    derive: str | None = None  # computed from other fields where Zoom gives none: see etl.normalize.keys
     evolved: bool = False  # added at run time by schema drift (evolve), not declared in the file
 
 

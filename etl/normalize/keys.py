@@ -1,6 +1,7 @@
-"""Derived keys: the participant key and the SCD2 row hash. Both must be stable across runs, machines
-and library versions (they are stored and compared later), so neither uses Polars' or DuckDB's internal
-hash, whose values may change between releases: they use BLAKE2b and MD5 from the standard library.
+"""Derived keys: the participant key, the id of a recording file Zoom gives none, and the SCD2 row hash.
+All must be stable across runs, machines and library versions (they are stored and compared later), so
+none uses Polars' or DuckDB's internal hash, whose values may change between releases: they use BLAKE2b
+and MD5 from the standard library, or the record's own text.
 """
 
 from __future__ import annotations
@@ -45,6 +46,23 @@ def participant_key(
         .to_series()
         .alias("participant_key")
     )
+
+
+def recording_file_id(
+    file_id: pl.Series, meeting_uuid: pl.Series, file_type: pl.Series, recording_start: pl.Series
+) -> pl.Series:
+    """Zoom's file ``id``, else ``<file_type>|<meeting_uuid>|<recording_start>`` (UTC, to the second).
+
+    Zoom's OpenAPI file: a file of type ``CC`` or ``TIMELINE`` "does not have" an ``id`` (nor ``status``,
+    ``file_size``, ``recording_type``, ``play_url``). A recording holds at most one file of each such type
+    per start, so the three parts name it as stably as an id; ``|`` occurs in no UUID. NULL when a part
+    is missing too (the row is then rejected as a missing key)."""
+    frame = pl.DataFrame({"i": file_id, "m": meeting_uuid, "t": file_type, "s": recording_start})
+    derived = pl.concat_str(
+        [pl.col("t"), pl.col("m"), pl.col("s").dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")],
+        separator="|",
+    )
+    return frame.select(pl.coalesce(pl.col("i").replace("", None), derived)).to_series()
 
 
 def row_hash(frame: pl.DataFrame, columns: list[str], optional: list[str]) -> pl.Series:

@@ -119,6 +119,14 @@ def normalize_table(
     for column in contract.columns:
         if column.derive == "participant_key":
             data = data.with_columns(_participant_key(data, column))
+        elif column.derive == "recording_file_id":
+            derived = keys.recording_file_id(
+                data.get_column(column.name),
+                data.get_column("meeting_uuid"),
+                data.get_column("file_type"),
+                data.get_column("recording_start"),
+            )
+            data = data.with_columns(derived.alias(column.name))
 
     checks = [(c, mask, reason) for c in contract.columns for mask, reason in _checks(c)]
     if checks and data.select(pl.any_horizontal(mask for _, mask, _ in checks).any()).item():

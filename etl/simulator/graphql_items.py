@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from graphql import GraphQLError
 
 from etl.simulator.model import (
+    ID_LESS_FILE_TYPES,
     DailyUsage,
     Meeting,
     MeetingInstance,
@@ -138,17 +139,18 @@ def participant_item(p: Participant) -> dict[str, Any]:
 def recording_item(r: Recording) -> dict[str, Any]:
     files = [
         {
-            "id": f.id,
+            "id": None if idless else f.id,
             "meetingId": f.meeting_id,
             "recordingStart": ts(f.recording_start),
             "recordingEnd": ts(f.recording_end),
             "fileType": f.file_type,
             "fileExtension": f.file_extension,
-            "fileSize": f.file_size,
-            "recordingType": f.recording_type,
-            "status": f.status,
+            "fileSize": None if idless else f.file_size,
+            "recordingType": None if idless else f.recording_type,
+            "status": None if idless else f.status,
         }
         for f in r.files
+        for idless in [f.file_type in ID_LESS_FILE_TYPES]
     ]
     return {
         "uuid": r.uuid,

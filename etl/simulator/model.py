@@ -183,6 +183,11 @@ class Registrant:
     attended: bool
 
 
+# Zoom's OpenAPI file: a file of these types "does not have" id, status, file_size, recording_type or
+# play_url. The model keeps them (the account's truth); the REST and GraphQL renderings leave them out.
+ID_LESS_FILE_TYPES = frozenset({"CC", "TIMELINE"})
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingFile:
     id: str

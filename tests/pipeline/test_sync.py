@@ -10,6 +10,7 @@ import pytest
 
 from etl.config import Settings
 from etl.pipeline import SyncOptions, plan_sync, sync
+from etl.simulator.generate_participants import recording_of
 from etl.simulator.model import User
 from etl.simulator.rest.errors import ApiError
 from etl.simulator.server import RunningSimulator
@@ -154,6 +155,32 @@ def test_rest_only_sync_loads_the_same_participants(
     assert snapshot(graphql.warehouse, "recording_files", urls) == snapshot(
         rest.warehouse, "recording_files", urls
     )
+
+
+@pytest.mark.parametrize("source", ["graphql", "rest"])
+def test_recording_files_zoom_gives_no_id_are_kept_under_a_stable_key(
+    simulator: RunningSimulator, settings_for: Callable[..., Settings], tmp_path: Path, source: str
+) -> None:
+    """Zoom gives CC and TIMELINE files no id: they were rejected on every run. Every file the account
+    holds is a row, id-less ones keyed '<file_type>|<meeting_uuid>|<recording_start>', same after rebuild."""
+    settings = settings_for(simulator, source=source)
+    result = sync(settings)
+    assert result.exit_code == 0 and result.rejects == 0, result.as_dict()
+    wh = settings.warehouse
+    account, now = simulator.account, simulator.clock.now()
+    with open_read_only(wh) as conn:
+        uuids = [
+            u for (u,) in conn.execute("SELECT DISTINCT meeting_uuid FROM zoom.recording_files").fetchall()
+        ]
+        loaded = conn.execute("SELECT id, file_type, meeting_uuid FROM zoom.recording_files").fetchall()
+    held = [f for u in uuids for f in recording_of(account.instance(u, now)).files]  # type: ignore[arg-type]
+    assert len(loaded) == len(held)
+    idless = [(i, u) for i, kind, u in loaded if kind == "TIMELINE"]
+    assert idless and all(i.startswith(f"TIMELINE|{u}|20") and i.endswith("Z") for i, u in idless)
+    before = snapshot(wh, "recording_files")
+    with Warehouse.open(wh) as warehouse:
+        rebuild(warehouse, ["recording_files"])
+    assert snapshot(wh, "recording_files") == before
 
 
 def test_free_plan_falls_back_to_rest_and_says_why(

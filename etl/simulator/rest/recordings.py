@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from etl.simulator.model import Recording, RecordingFile
+from etl.simulator.model import ID_LESS_FILE_TYPES, Recording, RecordingFile
 from etl.simulator.rest.common import Request, envelope, iso, user, window
 from etl.simulator.rest.errors import ApiError
 
 
 def _file_item(f: RecordingFile) -> dict[str, object]:
-    return {
+    item: dict[str, object] = {
         "id": f.id,
         "meeting_id": f.meeting_id,
         "recording_start": iso(f.recording_start),
@@ -21,6 +21,10 @@ def _file_item(f: RecordingFile) -> dict[str, object]:
         "status": f.status,
         "recording_type": f.recording_type,
     }
+    if f.file_type in ID_LESS_FILE_TYPES:
+        for name in ("id", "status", "file_size", "recording_type", "play_url"):
+            del item[name]
+    return item
 
 
 def recording_item(account_id: str, r: Recording) -> dict[str, object]:

@@ -9,8 +9,10 @@ it can be tested without HTTP. Rules, from Zoom's pagination docs (FACTS.md §1.
   expire after 15 minutes (``ApiError`` code 300): the listing restarts from its first page, at most
   ``max_restarts`` times. Pages already yielded are yielded again after a restart; that is safe because
   every load downstream is an idempotent upsert, and it beats losing the rest of the listing.
-* Legacy ``page_number`` listings (``GET /users/{id}/webinars`` has no token parameter in the OpenAPI
-  file): pages 1..``page_count``; an empty page also ends, so a wrong ``page_count`` cannot loop.
+* Listings with a deprecated ``page_number`` (``GET /users/{id}/webinars``: "we will no longer support
+  this field... use the ``next_page_token``", though the token is not among its documented parameters):
+  the ``next_page_token`` of the response is followed whenever there is one; only a response without one
+  falls back to pages 1..``page_count``. An empty page ends either way, so a wrong count cannot loop.
 """
 
 from __future__ import annotations
@@ -70,23 +72,34 @@ def token_pages(
             token = token_value
 
 
-def numbered_pages(fetch: Callable[[int], Body], *, records_key: str, where: str = "") -> Iterator[Body]:
-    """Yield pages 1..page_count of a legacy ``page_number`` listing; an empty page also ends it. Without
-    ``page_count`` (``page_number`` is deprecated: Zoom may stop counting), ``total_records`` over
-    ``page_size`` gives the count, and failing that a full page means there may be another."""
+def numbered_pages(
+    fetch: Callable[[str | None, int], Body], *, records_key: str, where: str = ""
+) -> Iterator[Body]:
+    """Yield the pages of a listing whose ``page_number`` is deprecated. ``fetch(token, number)`` asks for
+    the page after ``token`` when there is one, else page ``number``. Without ``page_count``,
+    ``total_records`` over ``page_size`` gives the count, and failing that a full page means there may be
+    another."""
     number = 1
+    token: str | None = None
+    seen: set[str] = set()
     while True:
-        body = fetch(number)
+        body = fetch(token, number)
         yield body
         records = body.get(records_key)
         if not records:
             return
-        count = _page_count(body, len(records), number)
-        if number >= count:
+        number += 1
+        token = body.get("next_page_token") or None
+        if token is not None:
+            if token in seen:
+                raise PaginationError(f"{where}: next_page_token {token[:12]!r}... repeated")
+            seen.add(token)
+            continue
+        count = _page_count(body, len(records), number - 1)
+        if number > count:
             return
         if count > MAX_NUMBERED_PAGES:
             raise PaginationError(f"{where}: page_count {count} is not believable")
-        number += 1
 
 
 def _page_count(body: Body, records: int, number: int) -> int:

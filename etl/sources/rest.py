@@ -139,8 +139,11 @@ def fetch_pages(
         requests.append(line)
         return body
 
-    def by_number(number: int) -> Mapping[str, Any]:
-        query = {**first, "page_number": number} if number > 1 else first
+    def by_number(token: str | None, number: int) -> Mapping[str, Any]:
+        if token:
+            query = {**first, "next_page_token": token}
+        else:
+            query = {**first, "page_number": number} if number > 1 else first
         line, body = get(query)
         requests.append(line)
         return body

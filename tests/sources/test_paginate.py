@@ -124,13 +124,13 @@ def test_restarts_are_bounded_and_first_page_errors_are_not_restarts() -> None:
 def test_numbered_pages_follow_page_count_and_stop_on_an_empty_page() -> None:
     asked: list[int] = []
 
-    def fetch(number: int) -> dict:
+    def fetch(token: str | None, number: int) -> dict:
         asked.append(number)
         return {"page_count": 3, "webinars": [number]}
 
     assert [p["webinars"][0] for p in numbered_pages(fetch, records_key="webinars")] == [1, 2, 3]
     assert asked == [1, 2, 3]
-    lying = list(numbered_pages(lambda n: {"page_count": 99, "webinars": []}, records_key="webinars"))
+    lying = list(numbered_pages(lambda t, n: {"page_count": 99, "webinars": []}, records_key="webinars"))
     assert len(lying) == 1
 
 
@@ -145,10 +145,29 @@ def test_numbered_pages_without_page_count_still_reach_the_last_page(envelope: d
     rows = [1, 2, 3, 4, 5]
     asked: list[int] = []
 
-    def fetch(number: int) -> dict:
+    def fetch(token: str | None, number: int) -> dict:
         asked.append(number)
         return {**envelope, "webinars": rows[(number - 1) * 2 : number * 2]}
 
     pages = list(numbered_pages(fetch, records_key="webinars"))
     assert [r for p in pages for r in p["webinars"]] == rows
     assert asked == [1, 2, 3]
+
+
+def test_numbered_pages_follow_the_next_page_token_whenever_zoom_gives_one() -> None:
+    """``page_number`` is deprecated: Zoom says to page by ``next_page_token``. A token is followed (not
+    the number), a repeated one stops a loop, and a response without one falls back to the number."""
+    asked: list[tuple[str | None, int]] = []
+    tokens = {1: "t2", 2: "t3"}  # page 3 and later carry none
+
+    def fetch(token: str | None, number: int) -> dict:
+        asked.append((token, number))
+        return {"page_count": 5, "next_page_token": tokens.get(number, ""), "webinars": [number]}
+
+    assert len(list(numbered_pages(fetch, records_key="webinars"))) == 5
+    assert asked[:3] == [(None, 1), ("t2", 2), ("t3", 3)]
+    assert asked[3:] == [(None, 4), (None, 5)]  # t3's page had no token: numbers from there
+
+    looping = {"page_count": 9, "next_page_token": "same", "webinars": [1]}
+    with pytest.raises(PaginationError, match="repeated"):
+        list(numbered_pages(lambda t, n: looping, records_key="webinars"))

@@ -210,10 +210,12 @@ def _recordings(data: dict[str, Any]) -> Section:
 
 
 def _freshness(status: Status) -> Section:
+    accounts = sorted({s.account_id for s in status.streams})
+    one = len(accounts) == 1  # then the account is said once, in the note
     rows = [
         [
             s.stream,
-            s.account_id,
+            *([] if one else [s.account_id]),
             s.source or "",
             s.watermark or "",
             _when(s.updated_at),
@@ -221,13 +223,13 @@ def _freshness(status: Status) -> Section:
         ]
         for s in status.streams
     ]
-    body = table(["stream", "account", "source", "watermark", "last updated", "age"], rows)
+    headers = ["stream", *([] if one else ["account"]), "source", "watermark", "last updated", "age"]
+    note = "From _etl.state: where each stream's checkpoint stands; age when this page was made"
     return Section(
         "freshness",
         "Freshness of every stream",
-        body,
-        "From _etl.state: where each stream's checkpoint stands; age at the time this page was made",
-        wide=True,
+        table(headers, rows),
+        f"{note} (account {accounts[0]})" if one else note,
     )
 
 

@@ -71,8 +71,8 @@ def browser() -> Iterator[Any]:
         missing("no Chromium found (looked for $ZOOM_ETL_CHROMIUM, then chromium on PATH)")
     try:
         from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("the playwright package is not installed")
+    except ImportError as exc:
+        missing(f"the playwright package cannot be imported ({exc})")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium)
         yield launched

@@ -155,3 +155,14 @@ def test_docs_html_lists_every_table_and_column(invoke: Callable[..., Result], t
     assert '<section id="analytics-daily_meetings"' in page
     assert not re.search(r"https?://", page)
     assert all(link.startswith("#") for link in parse(page).links)
+
+
+def test_an_empty_warehouse_gives_a_page_that_says_no_data(tmp_path: Path) -> None:
+    """Before the first sync has loaded anything: every chart says so instead of failing."""
+    empty = make_warehouse(tmp_path / "empty.duckdb", {})
+    out = tmp_path / "empty.html"
+    report.write(empty, out, now=NOW)
+    page = out.read_text(encoding="utf-8")
+    assert page.count('<svg class="chart"') == 6
+    assert page.count(">No data</text>") == 5  # the license chart shows its zeros
+    assert "Licensed seats: users 0" in titles(page)

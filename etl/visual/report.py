@@ -19,7 +19,7 @@ from etl.visual import svg
 from etl.visual.page import Cell, Section, document, table
 from etl.visual.svg import Series
 
-DAYS = 90  # the daily charts show the last DAYS days that have data
+DAYS = 90  # the daily charts show the DAYS days up to the latest day with data
 TOP = 12  # hosts and webinars in the ranked charts
 
 
@@ -131,7 +131,7 @@ def _daily(data: dict[str, Any]) -> list[Section]:
         )
         for account in accounts
     ]
-    window = f"UTC days, the last {DAYS} with data (analytics.daily_meetings)"
+    window = f"UTC days, the {DAYS} up to the latest with meetings (analytics.daily_meetings)"
     return [
         Section(
             "meetings", "Meetings per day", svg.bars(labels, [meetings], title="Meetings per day"), window

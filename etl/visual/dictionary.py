@@ -28,7 +28,9 @@ def _contract(contract: Contract, links: list[erd.Relation]) -> Section:
     for row in column_rows(contract, str):
         link = refers.get(row[0])
         refs = f"→ {link.parent}.{link.parent_column}" if link else ""
-        rows.append([Cell(row[0], "code"), *row[1:2], Cell(row[2], "num"), *row[3:], refs])
+        name, type_, key, null, unit, text, source = row
+        text = text.replace("`", "")  # Markdown code marks in the system columns' descriptions
+        rows.append([Cell(name, "code"), type_, Cell(key, "num"), null, unit, text, source, refs])
     body = _facts(items) + table([*COLUMN_HEADERS, "refers to"], rows)
     return Section(f"zoom-{contract.table}", f"zoom.{contract.table}", body, contract.description, wide=True)
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator soak serve clean
+.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator soak serve screenshot clean
 
 # gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
 NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
@@ -51,8 +51,11 @@ test-floors:  ## the suite against the declared dependency floors
 	$(FLOORS_VENV)/bin/pip install -q uv
 	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e '.[dev,delta]'
 	@$(FLOORS_VENV)/bin/python $(NO_HTTPX2)
-	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|deltalake|pytest|pytest-xdist|hypothesis|jsonschema) '
+	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|deltalake|pytest|pytest-xdist|hypothesis|jsonschema|playwright) '
 	$(FLOORS_VENV)/bin/python $(PYTEST)
+
+screenshot: $(STAMP)  ## docs/report.png and docs/erd.png: the demo's pages in headless Chromium
+	$(BIN)/python tests/tools/screenshot.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check etl tests

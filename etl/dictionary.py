@@ -6,7 +6,7 @@ tables; with a warehouse at hand it also lists the columns schema drift added (m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from etl.analytics import SCHEMA, Report
 from etl.contracts import Contract
@@ -35,48 +35,66 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
     return lines
 
 
-def _contract_section(contract: Contract) -> list[str]:
-    lines = [f"### `zoom.{contract.table}`", "", contract.description, ""]
-    key = ", ".join(f"`{k}`" for k in contract.key)
-    lines.append(f"- **Primary key:** {key}")
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def facts(contract: Contract, code: Callable[[str], str] = _code) -> list[tuple[str, str]]:
+    """A table's key, source, history, drift mode and fields not stored, as (label, text) pairs;
+    ``code`` marks up a name (Markdown backticks by default)."""
+    items = [("Primary key", ", ".join(code(k) for k in contract.key))]
     if contract.parent:
-        lines.append(
-            f"- **Source:** stream `{contract.stream}`, the `{contract.parent_field}` array of each "
-            f"`{contract.parent}` record"
+        items.append(
+            (
+                "Source",
+                f"stream {code(contract.stream)}, the {code(contract.parent_field or '')} array of each "
+                f"{code(contract.parent)} record",
+            )
         )
     else:
-        lines.append(f"- **Source:** stream `{contract.stream}`")
+        items.append(("Source", f"stream {code(contract.stream)}"))
     if contract.history_table:
-        lines.append(
-            f"- **History:** SCD2 in `zoom.{contract.history_table}` (same columns plus `valid_from`, "
-            f"`valid_to`, `is_current`, `_row_hash`); `zoom.{contract.table}_as_of(ts)` gives the table "
-            "as it was at `ts`"
+        items.append(
+            (
+                "History",
+                f"SCD2 in {code('zoom.' + contract.history_table)} (same columns plus {code('valid_from')}, "
+                f"{code('valid_to')}, {code('is_current')}, {code('_row_hash')}); "
+                f"{code(f'zoom.{contract.table}_as_of(ts)')} gives the table as it was at {code('ts')}",
+            )
         )
         if contract.hash_exclude:
-            lines.append(f"- **Not versioned alone:** {', '.join(f'`{c}`' for c in contract.hash_exclude)}")
-    lines.append(f"- **Unknown fields (drift mode):** {contract.drift}")
+            items.append(("Not versioned alone", ", ".join(code(c) for c in contract.hash_exclude)))
+    items.append(("Unknown fields (drift mode)", contract.drift))
     if contract.ignore:
-        lines.append(f"- **Not stored:** {', '.join(f'`{f}`' for f in contract.ignore)}")
-    lines.append("")
+        items.append(("Not stored", ", ".join(code(f) for f in contract.ignore)))
+    return items
+
+
+COLUMN_HEADERS = ("column", "type", "key", "null", "unit", "description", "source fields")
+
+
+def column_rows(contract: Contract, code: Callable[[str], str] = _code) -> list[list[str]]:
+    """One row per column of the table (system columns included, in the table's order), under
+    ``COLUMN_HEADERS``; ``key`` is the column's position in the primary key."""
     system = [
-        [f"`{name}`", type_, "1" if name == "account_id" else "", "no", "", text, "(system)"]
+        [code(name), type_, "1" if name == "account_id" else "", "no", "", text, "(system)"]
         for name, type_, text in SYSTEM
     ]
     rows = system[:1]  # account_id first, _run_id and _synced_at last: the tables' column order
     for column in contract.columns:
         position = str(contract.key.index(column.name) + 1) if column.name in contract.key else ""
         if column.derive:
-            source = f"derived ({column.derive}) from " + ", ".join(f"`{s}`" for s in column.sources)
+            source = f"derived ({column.derive}) from " + ", ".join(code(s) for s in column.sources)
         elif column.evolved:
-            source = f"`{column.name}` (added by schema drift)"
+            source = f"{code(column.name)} (added by schema drift)"
         else:
-            source = ", ".join(f"`{s}`" for s in column.sources)
-        source = source or f"`{column.name}`"
+            source = ", ".join(code(s) for s in column.sources)
+        source = source or code(column.name)
         if contract.parent_keys.get(column.name):
-            source = f"parent `{contract.parent}.{contract.parent_keys[column.name]}`"
+            source = f"parent {code(f'{contract.parent}.{contract.parent_keys[column.name]}')}"
         rows.append(
             [
-                f"`{column.name}`",
+                code(column.name),
                 column.type,
                 position,
                 "yes" if column.nullable else "no",
@@ -86,7 +104,14 @@ def _contract_section(contract: Contract) -> list[str]:
             ]
         )
     rows.extend(system[1:])
-    lines.extend(_table(("column", "type", "key", "null", "unit", "description", "source fields"), rows))
+    return rows
+
+
+def _contract_section(contract: Contract) -> list[str]:
+    lines = [f"### `zoom.{contract.table}`", "", contract.description, ""]
+    lines.extend(f"- **{label}:** {text}" for label, text in facts(contract))
+    lines.append("")
+    lines.extend(_table(COLUMN_HEADERS, column_rows(contract)))
     lines.append("")
     return lines
 

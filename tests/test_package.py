@@ -55,7 +55,7 @@ def test_the_wheel_carries_every_file_read_at_run_time_and_no_test_material(whee
 
 
 @pytest.mark.slow
-def test_the_installed_wheel_runs_demo_docs_and_report_from_another_folder(
+def test_the_installed_wheel_runs_demo_docs_and_reports_from_another_folder(
     wheel: Path, tmp_path: Path
 ) -> None:
     """Installed (not editable) beside no checkout: the wheel's own copy of the files is what runs."""
@@ -87,3 +87,11 @@ def test_the_installed_wheel_runs_demo_docs_and_report_from_another_folder(
     report = zoom_etl("report", "daily_meetings", "--warehouse", "demo.duckdb", "--format", "json")
     assert report.returncode == 0, report.stderr
     assert sum(orjson.loads(line)["meetings"] for line in report.stdout.splitlines()) > 0
+    # The pages: the demo's report, one written by report --html, and the dictionary with its diagram.
+    assert "<svg" in (elsewhere / "demo_report.html").read_text(encoding="utf-8")
+    html = zoom_etl("report", "--html", "report.html", "--warehouse", "demo.duckdb")
+    assert html.returncode == 0, html.stderr
+    assert (elsewhere / "report.html").read_text(encoding="utf-8").count('<svg class="chart"') == 6
+    docs_html = zoom_etl("docs", "--html", "docs.html", "--warehouse", "demo.duckdb")
+    assert docs_html.returncode == 0, docs_html.stderr
+    assert '<svg class="erd"' in (elsewhere / "docs.html").read_text(encoding="utf-8")

@@ -2,19 +2,22 @@
 
     zoom-etl sql "SELECT ..." [--format table|csv|json|parquet] [--out FILE] [--warehouse PATH]
     zoom-etl report [NAME] [--as-of TS] [--format ...] [--out FILE] [--warehouse PATH]
-    zoom-etl docs [--out FILE] [--warehouse PATH]
+    zoom-etl report --html FILE [--warehouse PATH]
+    zoom-etl docs [--out FILE] [--html FILE] [--warehouse PATH]
 
 Exit codes: 0 done; 2 usage: warehouse file missing, unknown report, ``--format parquet`` without
-``--out``, ``--as-of`` for a report without a reference time, or the SQL was refused or failed (syntax,
-unknown table or column, a statement that is not a read, file or network access without
-``--unrestricted``, a write on the read-only connection, an error raised while running it); 75 a
-sync holds the warehouse (DuckDB lets no other process open the file meanwhile); 1 a report's view failed.
+``--out``, ``--as-of`` for a report without a reference time, ``--html`` with a report NAME, or the SQL
+was refused or failed (syntax, unknown table or column, a statement that is not a read, file or network
+access without ``--unrestricted``, a write on the read-only connection, an error raised while running it);
+75 a sync holds the warehouse (DuckDB lets no other process open the file meanwhile); 1 a report's view
+failed.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -30,7 +33,7 @@ from etl.analytics import (
     run_sql,
     sandbox,
 )
-from etl.cli.common import TIMESTAMP, config_option, settings_from, utc, warehouse_option
+from etl.cli.common import TIMESTAMP, F, config_option, settings_from, utc, warehouse_option
 from etl.contracts import load_contracts
 from etl.dictionary import render
 from etl.errors import ConfigError, LockedError
@@ -44,6 +47,10 @@ format_option = click.option(
 out_option = click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
 )
+
+
+def html_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help=help_text)
 
 
 def _check_output(fmt: str, out: Path | None) -> None:
@@ -117,6 +124,10 @@ def sql_command(
 )
 @format_option
 @out_option
+@html_option(
+    "Write the visual report to FILE instead: one self-contained HTML page (charts of the views, stream"
+    " freshness, last runs) that opens offline."
+)
 @warehouse_option
 @config_option
 def report_command(
@@ -124,10 +135,21 @@ def report_command(
     as_of: datetime | None,
     fmt: str,
     out: Path | None,
+    html: Path | None,
     warehouse: Path | None,
     config_path: Path | None,
 ) -> None:
-    """Run the report NAME (a view in schema analytics); without NAME, list the reports."""
+    """Run the report NAME (a view in schema analytics); without NAME, list the reports.
+
+    With --html FILE and no NAME, write the visual report of every view instead.
+    """
+    if html is not None:
+        if name is not None or out is not None or as_of is not None:
+            raise ConfigError("--html writes the whole visual report: give no report NAME, --out or --as-of")
+        from etl.visual import report as visual_report
+
+        visual_report.write(warehouse_path(warehouse, config_path), html)
+        return
     if name is None:
         emit(report_list(), fmt, out)
         return
@@ -145,9 +167,15 @@ def report_command(
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout."
 )
+@html_option(
+    "Write the dictionary as one self-contained HTML page with an entity-relationship diagram to FILE"
+    " (then no Markdown is printed unless --out is given)."
+)
 @warehouse_option
 @config_option
-def docs_command(out: Path | None, warehouse: Path | None, config_path: Path | None) -> None:
+def docs_command(
+    out: Path | None, html: Path | None, warehouse: Path | None, config_path: Path | None
+) -> None:
     """Print the data dictionary (Markdown): tables, keys, columns, types, units, sources, and the views.
 
     With a warehouse, columns added by schema drift are listed too; without one, the contracts alone.
@@ -166,6 +194,12 @@ def docs_command(out: Path | None, warehouse: Path | None, config_path: Path | N
                 conn.close()
     elif warehouse is not None or os.environ.get("ZOOM_ETL_WAREHOUSE"):
         raise ConfigError(f"warehouse {path} not found (given by --warehouse or ZOOM_ETL_WAREHOUSE)")
+    if html is not None:
+        from etl.visual import dictionary as visual_dictionary
+
+        html.write_text(visual_dictionary.render(contracts, load_reports()), encoding="utf-8")
+        if out is None:
+            return
     text = render(contracts, load_reports())
     if out is None:
         click.echo(text, nl=False)

@@ -24,6 +24,7 @@ from etl.pipeline import SyncOptions, SyncResult, sync
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.server import start
 from etl.status import table_counts
+from etl.visual import report as visual_report
 from etl.warehouse.publish import read_path
 
 SAMPLE_REPORT = "daily_meetings"
@@ -58,8 +59,12 @@ def demo(
     rate_scale: float,
     latency_ms: float,
 ) -> None:
-    """Sync the built-in Zoom simulator into a local warehouse, twice, and show a report."""
-    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), read_path(warehouse)):
+    """Sync the built-in Zoom simulator into a local warehouse, twice, and show a report.
+
+    Also writes the visual report beside the warehouse (demo.duckdb: demo_report.html).
+    """
+    html = warehouse.with_name(warehouse.stem + "_report.html")
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"), read_path(warehouse), html):
         path.unlink(missing_ok=True)
     export_dir = warehouse.with_suffix("")
     shutil.rmtree(export_dir, ignore_errors=True)
@@ -104,6 +109,8 @@ def demo(
         latest = analytics.run_sql(conn, f"SELECT * FROM analytics.{SAMPLE_REPORT} ORDER BY day DESC LIMIT 7")
         if latest is not None:
             write_table(latest, sys.stdout)
+    visual_report.write(warehouse, html)
+    click.echo(f"\nthe HTML report (charts, freshness, last runs; opens offline): {html}")
     click.echo(
         f'\ntry: zoom-etl sql --warehouse {warehouse} "SELECT * FROM analytics.user_engagement LIMIT 5"'
     )

@@ -136,6 +136,16 @@ class Warehouse:
         try:
             conn = duckdb.connect(":memory:")
             if file is not None:
+                # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
+                # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
+                # table); bigger queries on this connection spill to disk instead. (An in-memory
+                # warehouse lives in that pool, so it keeps DuckDB's default.)
+                # Both are set before ATTACH: attaching replays a WAL a killed writer left, and a
+                # replay larger than the limit spills to the temporary directory, which cannot be
+                # switched once used ("Cannot switch temporary directory after the current one has
+                # been used"), and which would otherwise be ".tmp" of the current directory.
+                conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+                conn.execute(f"SET temp_directory = '{_sql_text(str(file))}.tmp'")
                 # Attached under a fixed name: connecting to "zoom.duckdb" directly would name the
                 # catalog "zoom", and every "zoom.<table>" would then be ambiguous.
                 # Row groups of 16k rows (DuckDB's default is 122,880): a transaction that appends a
@@ -152,14 +162,6 @@ class Warehouse:
             # checkpoint folds it into the file once it reaches this size. Bigger means fewer, longer
             # checkpoints and more memory held meanwhile; tables have no key index to rewrite.
             conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-            if file is not None:
-                # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
-                # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
-                # table); bigger queries on this connection spill to disk instead. (An in-memory
-                # warehouse lives in that pool, so it keeps DuckDB's default.)
-                conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-                # Spill next to the warehouse, not into ".tmp" of the current directory.
-                conn.execute(f"SET temp_directory = '{_sql_text(str(file))}.tmp'")
             if threads:
                 conn.execute(f"SET threads = {int(threads)}")
             base = dict(contracts) if contracts is not None else load_contracts()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,4 +122,51 @@ def test_cli_sync_killed_between_rows_and_state_then_rerun_equals_a_clean_run(
     rerun = run_cli(["sync"], env, tmp_path)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert orjson.loads(rerun.stdout)["status"] == "ok"
+    assert_same_data(warehouse, references.full)
+
+
+# A writer that commits ~80 MB through the WAL (each transaction under a row group, so none bypasses it;
+# checkpoints held off) and is killed: the WAL a bench-size sync killed mid-load leaves, made on purpose
+# (a tiny account's WAL is far too small; a 24.8 MB one of a bench sync did not hit the bug, a 55 MB
+# one did).
+_WAL_WRITER = """
+import os, signal, sys
+from etl.warehouse.connection import Warehouse
+wh = Warehouse.open(sys.argv[1])
+wh.conn.execute("SET checkpoint_threshold = '1GB'")
+wh.conn.execute("CREATE TABLE main.ballast (id BIGINT, s VARCHAR, u VARCHAR)")
+for i in range(90):
+    with wh.transaction() as conn:
+        conn.execute(
+            "INSERT INTO main.ballast SELECT i, md5(i::VARCHAR) || repeat('x', 100), uuid()::VARCHAR"
+            " FROM range(?, ? + 5000) r(i)", [i * 5000, i * 5000]
+        )
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_sync_after_a_kill_that_left_a_large_wal_is_ok(
+    references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    """Replaying a WAL larger than the memory limit spills to the temporary directory; the limit and
+    the directory set after the replay made the very next sync fail ("Cannot switch temporary directory
+    after the current one has been used"); it cleared only on the run after."""
+    warehouse = references.copy("full", tmp_path / "zoom.duckdb")
+    env = child_env(fresh_sim(), warehouse)
+    writer = subprocess.run(
+        [sys.executable, "-c", _WAL_WRITER, str(warehouse)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert writer.returncode == SIGKILLED, writer.stderr[-2000:]
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    assert wal.stat().st_size > 64 * 2**20, wal.stat().st_size
+    rerun = sync_here(fresh_sim(), warehouse)
+    assert rerun.status == "ok", rerun.as_dict()
+    assert not wal.exists()
     assert_same_data(warehouse, references.full)

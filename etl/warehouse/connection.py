@@ -124,7 +124,9 @@ class Warehouse:
         publish: bool,
     ) -> Warehouse:
         memory = str(path) == ":memory:"
-        file = None if memory else Path(path)
+        # The real file: the lock, the read copy, the temporary directory all sit beside it, whatever
+        # name (a symlink) the warehouse was reached by.
+        file = None if memory else Path(path).resolve()
         lock = None
         if file is not None:
             try:  # a path under a file, a read-only directory...: one clear line, not a traceback

@@ -256,9 +256,19 @@ class Warehouse:
     def start_run(
         self, streams: Sequence[str] = (), *, run_id: str | None = None, started_at: datetime | None = None
     ) -> str:
-        """Record a run as ``running``; returns its id (a sortable UTC timestamp plus random suffix)."""
+        """Record a run as ``running``; returns its id (a sortable UTC timestamp plus random suffix).
+
+        Runs still ``running`` are ones a kill (or a crash) ended before they closed their row: this
+        writer holds the lock, so none of them is alive. They become ``interrupted``, ended at their last
+        committed batch (their start if they committed none)."""
         started = started_at or datetime.now(UTC)
         run_id = run_id or f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+        self.conn.execute(
+            "UPDATE _etl.runs AS r SET status = 'interrupted', ended_at = coalesce("
+            " (SELECT max(s.updated_at) FROM _etl.state s WHERE s.run_id = r.run_id), r.started_at),"
+            " message = ? WHERE r.status = 'running'",
+            [f"ended without closing its run (killed or crashed); noticed by run {run_id}"],
+        )
         self.conn.execute(
             "INSERT INTO _etl.runs (run_id, started_at, status, streams, rows_by_table, requests_by_category)"
             " VALUES (?, ?, 'running', ?, '{}', '{}')",

@@ -20,7 +20,7 @@ BOOKKEEPING = (
   run_id VARCHAR PRIMARY KEY,
   started_at TIMESTAMPTZ NOT NULL,
   ended_at TIMESTAMPTZ,
-  status VARCHAR NOT NULL,            -- running | ok | partial | failed
+  status VARCHAR NOT NULL,            -- running | ok | partial | failed | interrupted (killed)
   streams JSON,                       -- streams the run was asked for
   rows_by_table JSON,                 -- rows upserted per table
   requests_by_category JSON,          -- HTTP requests per rate-limit category

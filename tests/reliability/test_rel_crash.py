@@ -170,3 +170,23 @@ def test_sync_after_a_kill_that_left_a_large_wal_is_ok(
     assert rerun.status == "ok", rerun.as_dict()
     assert not wal.exists()
     assert_same_data(warehouse, references.full)
+
+
+@pytest.mark.slow
+def test_a_killed_run_is_marked_interrupted_by_the_next_one_and_status_shows_it(
+    fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "zoom.duckdb"
+    env = child_env(fresh_sim(), warehouse)
+    crashed = run_child(env, tmp_path, crash_at="load.after_commit:2")
+    assert crashed.returncode == SIGKILLED, crashed.stderr[-2000:]
+    assert run_cli(["sync"], env, tmp_path).returncode == 0
+    status = run_cli(["status", "--json"], env, tmp_path)
+    assert status.returncode == 0, status.stderr[-2000:]
+    killed, last = sorted(orjson.loads(status.stdout)["runs"], key=lambda run: run["started_at"])
+    assert last["status"] == "ok"
+    assert killed["status"] == "interrupted" and killed["exit_code"] is None
+    assert killed["started_at"] < killed["ended_at"] < last["started_at"]  # its last committed batch
+    assert f"noticed by run {last['run_id']}" in killed["message"]
+    text = run_cli(["status"], env, tmp_path).stdout
+    assert f"{killed['run_id']}  interrupted" in text and "running" not in text

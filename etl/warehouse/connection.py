@@ -135,8 +135,8 @@ class Warehouse:
                 lock.acquire()
             except OSError as exc:
                 raise WarehouseError(f"cannot open warehouse {path}: {exc.strerror or exc}") from exc
+        conn = duckdb.connect(":memory:")
         try:
-            conn = duckdb.connect(":memory:")
             if file is not None:
                 # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
                 # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
@@ -167,11 +167,14 @@ class Warehouse:
             if threads:
                 conn.execute(f"SET threads = {int(threads)}")
             base = dict(contracts) if contracts is not None else load_contracts()
+            ddl.check_version(conn, str(path))
             ddl.create_all(conn, base.values())
+            ddl.stamp_version(conn)
             live = evolved_contracts(conn, base)
             for contract in live.values():
                 ddl.add_missing_columns(conn, contract)
         except duckdb.Error as exc:
+            conn.close()
             if lock:
                 lock.release()
             if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
@@ -183,6 +186,7 @@ class Warehouse:
                 ) from None
             raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
         except BaseException:
+            conn.close()
             if lock:
                 lock.release()
             raise

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 from click.testing import Result
@@ -112,6 +113,28 @@ def test_second_writer_exits_75_at_once(simulator: RunningSimulator, sim_env: En
         result = run("sync", env=env)
     assert result.exit_code == EXIT_LOCKED
     assert "in use by another zoom-etl process" in result.output
+
+
+def test_a_warehouse_of_a_newer_release_exits_2_and_is_not_written(
+    simulator: RunningSimulator, sim_env: Env, run: Run
+) -> None:
+    env = sim_env(simulator)
+    path = Path(env["ZOOM_ETL_WAREHOUSE"])
+    with duckdb.connect(str(path)) as conn:  # as a future release might leave it
+        conn.execute("CREATE SCHEMA _etl")
+        conn.execute("CREATE TABLE _etl.meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        conn.execute("INSERT INTO _etl.meta VALUES ('schema_version', '999')")
+    result = run("sync", env=env)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "schema version 999, written by a newer zoom-etl" in result.output
+    assert "Traceback" not in result.output and result.stderr.count("\n") == 1
+    with duckdb.connect(str(path), read_only=True) as conn:
+        assert (
+            conn.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE schema_name IN ('zoom', 'raw')"
+            ).fetchall()
+            == []
+        )
 
 
 def test_streams_lists_sources_in_order(run: Run) -> None:

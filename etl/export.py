@@ -112,11 +112,14 @@ OnTable = Callable[[TableResult], None]
 
 
 def table_specs(conn: duckdb.DuckDBPyConnection) -> dict[str, TableSpec]:
-    """Every base table of schema ``zoom`` (history tables and drift-added columns included)."""
+    """Every base table of schema ``zoom`` (history tables and drift-added columns included), but never
+    a rebuild's staging tables (``_rebuild_<table>``: a killed rebuild leaves them until the warehouse is
+    next opened for writing, and a warehouse without a read copy is what readers open)."""
     rows = conn.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c"
         " JOIN information_schema.tables t USING (table_schema, table_name)"
         " WHERE c.table_schema = 'zoom' AND t.table_type = 'BASE TABLE'"
+        " AND NOT starts_with(c.table_name, '_')"
         " ORDER BY c.table_name, c.ordinal_position"
     ).fetchall()
     columns: dict[str, list[tuple[str, str]]] = {}

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import DAY_STEP, References, sync_here
-from reliability_kit import assert_same_data, child_command, child_env, run_child, run_cli
+from reliability_kit import assert_same_data, child_command, child_env, open_read_only, run_child, run_cli
 
 from etl.simulator.server import RunningSimulator
 
@@ -190,3 +190,38 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_one_and_status_shows_it(
     assert f"noticed by run {last['run_id']}" in killed["message"]
     text = run_cli(["status"], env, tmp_path).stdout
     assert f"{killed['run_id']}  interrupted" in text and "running" not in text
+
+
+@pytest.mark.slow
+def test_a_killed_rebuild_leaves_no_staging_table_to_export_and_the_next_open_drops_them(
+    references: References, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    """A warehouse without a read copy (synced before read copies existed) is what readers open itself:
+    a rebuild killed there leaves its staging tables (``zoom._rebuild_*``) in it."""
+    warehouse = references.copy("full", tmp_path / "zoom.duckdb")
+    env = child_env(fresh_sim(), warehouse)
+    crashed = run_cli(["rebuild"], {**env, "ZOOM_ETL_CRASH_AT": "upsert.after_replace:3"}, tmp_path)
+    assert crashed.returncode == SIGKILLED, crashed.stderr[-2000:]
+    shadows = (
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'zoom' AND starts_with(table_name, '_')"
+    )
+    with open_read_only(warehouse) as conn:
+        assert conn.execute(shadows).fetchone() != (0,)  # what the kill left
+
+    out = tmp_path / "export"
+    exported = run_cli(["export", "parquet", "--out", str(out), "--format", "json"], env, tmp_path)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    tables = {orjson.loads(line)["table"] for line in exported.stdout.splitlines()}
+    with open_read_only(references.full) as conn:
+        expected = {
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'zoom'"
+            ).fetchall()
+        }
+    assert tables == expected and {p.name for p in out.iterdir() if p.is_dir()} == expected
+
+    assert sync_here(fresh_sim(), warehouse).status == "ok"  # opening the warehouse drops them
+    with open_read_only(warehouse) as conn:
+        assert conn.execute(shadows).fetchone() == (0,)
+    assert_same_data(warehouse, references.full)

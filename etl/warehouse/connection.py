@@ -237,7 +237,10 @@ class Warehouse:
             raise
         except Exception as exc:  # DuckDB's own errors, a full disk (OSError), a frame DuckDB refuses
             self.conn.execute("ROLLBACK")
-            raise WarehouseError(f"write to {self.path} rolled back: {exc}") from exc
+            first = first_error(exc)
+            if isinstance(first, ZoomEtlError):
+                raise first from None
+            raise WarehouseError(f"write to {self.path} rolled back: {first}") from first
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -351,6 +354,19 @@ class Warehouse:
             "SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?", [stream, account_id]
         ).fetchall()
         return {r[0] for r in rows}
+
+
+def first_error(exc: BaseException) -> BaseException:
+    """The error that aborted a transaction. DuckDB refuses every later statement of it ("Current
+    transaction is aborted"), an ``unregister`` in a ``finally`` included, and Python then reports that
+    refusal with the first error only as its context."""
+    while (
+        isinstance(exc, duckdb.TransactionException)
+        and "transaction is aborted" in str(exc)
+        and exc.__context__ is not None
+    ):
+        exc = exc.__context__
+    return exc
 
 
 def evolved_contracts(

@@ -225,3 +225,22 @@ def test_an_empty_identity_is_a_reject_not_a_key(wh: Warehouse, make_page: Calla
     assert wh.conn.execute("SELECT DISTINCT reason FROM _etl.rejects").fetchall() == [
         ("missing required value",)
     ]
+
+
+def test_a_failed_load_reports_duckdb_s_first_error_not_the_aborted_transaction(wh: Warehouse) -> None:
+    """A statement that fails aborts the transaction; the staging view is then unregistered in a
+    ``finally``, which DuckDB refuses ("Current transaction is aborted"), and Python reports that second
+    error. The first one says what went wrong."""
+    import polars as pl
+
+    from etl.load import bookkeeping
+
+    bad = pl.DataFrame(
+        {"table_name": ["users"], "reason": [None]}, schema={"table_name": pl.String, "reason": pl.String}
+    )
+    with pytest.raises(WarehouseError) as info, wh.transaction() as conn:
+        bookkeeping.rejects(conn, bad)
+    message = str(info.value)
+    assert "NOT NULL constraint failed" in message and "reason" in message, message
+    assert "aborted" not in message
+    assert wh.conn.execute("SELECT count(*) FROM _etl.rejects").fetchone() == (0,)  # rolled back

@@ -137,6 +137,29 @@ def test_a_warehouse_of_a_newer_release_exits_2_and_is_not_written(
         )
 
 
+def test_a_world_readable_config_with_the_secret_is_warned_about_once(
+    simulator: RunningSimulator, sim_env: Env, run: Run, tmp_path: Path
+) -> None:
+    env = sim_env(simulator)
+    secret = env.pop("ZOOM_CLIENT_SECRET")
+    config = tmp_path / "zoom-etl.toml"
+    config.write_text(
+        f'[[accounts]]\naccount_id = "{env["ZOOM_ACCOUNT_ID"]}"\nclient_id = "{env["ZOOM_CLIENT_ID"]}"\n'
+        f'client_secret = "{secret}"\n'
+    )
+    config.chmod(0o644)
+    synced = run("sync", "--config", str(config), env=env)
+    assert synced.exit_code == EXIT_OK, synced.output
+    warnings = [line for line in synced.stderr.splitlines() if "chmod 600" in line]
+    assert warnings == [
+        f"warning: config file {config} holds a client_secret and every user of this machine can read it:"
+        f" chmod 600 {config} (or set ZOOM_CLIENT_SECRET in the environment instead)"
+    ]
+    assert secret not in synced.output
+    config.chmod(0o600)
+    assert "chmod" not in run("sync", "--config", str(config), env=env).stderr
+
+
 def test_streams_lists_sources_in_order(run: Run) -> None:
     result = run("streams", "--json")
     assert result.exit_code == EXIT_OK

@@ -62,6 +62,10 @@ class RunCounters:
     rejects: int = 0
     skips: int = 0
     schema_changes: int = 0
+    # New fields recorded per stream (discarded or frozen ones; capped per run and stream), and the
+    # fields left out once a stream reached the cap (``etl.load.bookkeeping.MAX_RECORDED_CHANGES``).
+    recorded_changes: dict[str, int] = field(default_factory=dict)
+    unrecorded_changes: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Warehouse:
@@ -287,13 +291,14 @@ class Warehouse:
     def write_counters(self, run_id: str, counters: RunCounters) -> None:
         """Inside a batch transaction: the run's totals so far (so a killed run still shows them)."""
         self.conn.execute(
-            "UPDATE _etl.runs SET rows_by_table = ?, rejects = ?, skips = ?, schema_changes = ?"
-            " WHERE run_id = ?",
+            "UPDATE _etl.runs SET rows_by_table = ?, rejects = ?, skips = ?, schema_changes = ?,"
+            " schema_changes_unrecorded = ? WHERE run_id = ?",
             [
                 orjson.dumps(counters.rows).decode(),
                 counters.rejects,
                 counters.skips,
                 counters.schema_changes,
+                len(counters.unrecorded_changes),
                 run_id,
             ],
         )

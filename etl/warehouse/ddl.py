@@ -45,7 +45,8 @@ BOOKKEEPING = (
   retries INTEGER,                    -- HTTP requests retried (5xx, resets, timeouts, 429s, expired tokens)
   throttled INTEGER,                  -- 429 responses received
   message VARCHAR,
-  data_as_of TIMESTAMPTZ              -- Zoom's clock when the run began reading: the data's "now"
+  data_as_of TIMESTAMPTZ,             -- Zoom's clock when the run began reading: the data's "now"
+  schema_changes_unrecorded INTEGER   -- new fields past the cap per run and stream: counted, not recorded
 )""",
     """CREATE TABLE IF NOT EXISTS _etl.state (
   stream VARCHAR NOT NULL,
@@ -146,7 +147,12 @@ def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -
     """Create every schema and table (idempotent), then add columns newer contracts declare."""
     for statement in BOOKKEEPING:
         conn.execute(statement)
-    for column, kind in (("retries", "INTEGER"), ("throttled", "INTEGER"), ("data_as_of", "TIMESTAMPTZ")):
+    for column, kind in (
+        ("retries", "INTEGER"),
+        ("throttled", "INTEGER"),
+        ("data_as_of", "TIMESTAMPTZ"),
+        ("schema_changes_unrecorded", "INTEGER"),
+    ):
         conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} {kind}")  # older warehouses
     migrate_raw(conn)
     drop_shadows(conn)

@@ -6,8 +6,8 @@ resumes from a checkpoint that matches the rows.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
 import logging
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import duckdb

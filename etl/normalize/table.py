@@ -187,7 +187,7 @@ def _drift(
     # would be the same column. Our own columns (history's "valid_from"...) are taken too.
     taken = {n.lower() for n in (*contract.known_fields, *contract.column_names, *HISTORY_COLUMNS)}
     changes = []
-    added = []
+    added: list[tuple[str, str]] = []
     room = MAX_EVOLVED_COLUMNS - sum(1 for c in contract.columns if c.evolved)
     nested = frames.nested_fields(records) if unknown else set()
     for name in unknown:

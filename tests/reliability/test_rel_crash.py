@@ -5,6 +5,10 @@ The child process kills itself at a named point (``etl.crashpoints``; exit statu
 there), or is killed from here once the simulator has served some requests. The rerun runs in this
 process (cheaper than another child; the warehouse cannot tell) against the same simulator: a fresh one
 with the same seed and clock as the reference run's.
+
+What a kill leaves behind is tested too: a WAL larger than the memory limit (the next sync replays it),
+the killed run's ``running`` row (the next run marks it ``interrupted``), a killed ``rebuild``'s staging
+tables (never exported; the next writer drops them).
 """
 
 from __future__ import annotations

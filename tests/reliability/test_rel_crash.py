@@ -131,8 +131,8 @@ def test_cli_sync_killed_between_rows_and_state_then_rerun_equals_a_clean_run(
 
 # A writer that commits ~80 MB through the WAL (each transaction under a row group, so none bypasses it;
 # checkpoints held off) and is killed: the WAL a bench-size sync killed mid-load leaves, made on purpose
-# (a tiny account's WAL is far too small; a 24.8 MB one of a bench sync did not hit the bug, a 55 MB
-# one did).
+# in seconds. Measured: `zoom-etl sync` of the bench profile killed at pipeline.before_analytics (75 s)
+# left a 57.6 MB WAL and the next sync failed; one in batches of 100 left 24.8 MB and did not.
 _WAL_WRITER = """
 import os, signal, sys
 from etl.warehouse.connection import Warehouse

@@ -18,6 +18,11 @@ hard-linked from the previous export, not copied), then swapped in with one ``re
 where Linux offers it, else with two renames (a crash between them is repaired by the next export). Any
 failure removes the temp dir and leaves the previous export as it was. Delta: one commit per table, see
 ``etl.export_delta``. A lock file beside OUT keeps two exports from writing it at once.
+
+An export removes only what exports wrote: the files the previous manifest lists. Anything else in OUT
+(a user's notes, a BI tool's files, folders, symlinks) is hard-linked into the new export before the
+swap, so it survives. OUT given as a symlink is followed: the export is built beside, and swapped into,
+the folder it points to, and the link stays.
 """
 
 from __future__ import annotations
@@ -107,11 +112,14 @@ OnTable = Callable[[TableResult], None]
 
 
 def table_specs(conn: duckdb.DuckDBPyConnection) -> dict[str, TableSpec]:
-    """Every base table of schema ``zoom`` (history tables and drift-added columns included)."""
+    """Every base table of schema ``zoom`` (history tables and drift-added columns included), but never
+    a rebuild's staging tables (``_rebuild_<table>``: a killed rebuild leaves them until the warehouse is
+    next opened for writing, and a warehouse without a read copy is what readers open)."""
     rows = conn.execute(
         "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c"
         " JOIN information_schema.tables t USING (table_schema, table_name)"
         " WHERE c.table_schema = 'zoom' AND t.table_type = 'BASE TABLE'"
+        " AND NOT starts_with(c.table_name, '_')"
         " ORDER BY c.table_name, c.ordinal_position"
     ).fetchall()
     columns: dict[str, list[tuple[str, str]]] = {}
@@ -153,6 +161,8 @@ def export(
         )
     chosen = [specs[t] for t in sorted(set(tables))] if tables else list(specs.values())
     out = out.absolute()
+    if out.is_symlink():  # export into the folder it points to; swapping would replace the link itself
+        out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     with _export_lock(out):
         _recover(out)
@@ -244,6 +254,7 @@ def _export_parquet(
             crashpoints.reach("export.after_table")
         manifest["duckdb"] = duckdb.__version__
         write_manifest(new, manifest)
+        _carry_over(out, new, _written_files(out))
         crashpoints.reach("export.before_swap")
         _swap_in(new, out)
     except BaseException:
@@ -294,6 +305,47 @@ def _parquet_table(
         removed=len(set(old) - set(hashes)),
     )
     return result, partitions
+
+
+def _written_files(out: Path) -> set[str]:
+    """What exports wrote in ``out`` (paths relative to it): the files its manifest lists, and the
+    manifest. Read from the file itself, whatever DuckDB version wrote it."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return set()
+    manifest = orjson.loads(path.read_bytes())
+    listed = {
+        f"{table}/{name}"
+        for table, entry in (manifest.get("tables") or {}).items()
+        for partition in (entry or {}).get("partitions", [])
+        for name in partition.get("files", [])
+    }
+    return listed | {MANIFEST, f".{MANIFEST}.tmp"}
+
+
+def _carry_over(out: Path, new: Path, ours: set[str]) -> None:
+    """Link everything in ``out`` that exports did not write into ``new`` at the same place (symlinks
+    as links, empty folders as folders), so the swap removes only the export's own files."""
+    if not out.is_dir():
+        return
+    for folder, dirs, names in os.walk(out):
+        here = Path(folder)
+        relative = here.relative_to(out)
+        for name in list(dirs):
+            if (here / name).is_symlink():  # os.walk does not descend into it; carry the link itself
+                dirs.remove(name)
+                names.append(name)
+            elif not any((here / name).iterdir()):
+                (new / relative / name).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            path = relative / name
+            if path.as_posix() in ours or (new / path).exists() or (new / path).is_symlink():
+                continue
+            (new / relative).mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(out / path, new / path, follow_symlinks=False)
+            except OSError:
+                shutil.copy2(out / path, new / path, follow_symlinks=False)
 
 
 def _decode(parts: Sequence[str]) -> Key:

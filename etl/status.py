@@ -58,7 +58,7 @@ def table_counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per core table (schema ``zoom``), by table name."""
     names = conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'zoom'"
-        " AND table_type = 'BASE TABLE' ORDER BY 1"
+        " AND table_type = 'BASE TABLE' AND NOT starts_with(table_name, '_') ORDER BY 1"  # not staging
     ).fetchall()
     return {
         name: int(conn.execute(f'SELECT count(*) FROM zoom."{name}"').fetchone()[0])  # type: ignore[index]

@@ -238,3 +238,31 @@ def test_default_file_in_working_directory(tmp_path: Path, monkeypatch: pytest.M
     write(tmp_path, "lookback_days = 9\n")
     settings = load_settings({}, ENV, None)
     assert settings.lookback_days == 9 and settings.config_path == Path("zoom-etl.toml")
+
+
+FILE_SECRET = "file-Secret-abc"
+ACCOUNT_FILE = f'[[accounts]]\naccount_id = "a1"\nclient_id = "c1"\nclient_secret = "{FILE_SECRET}"\n'
+
+
+@pytest.mark.parametrize(
+    ("mode", "text", "warned"),
+    [
+        (0o644, ACCOUNT_FILE, True),  # the usual umask: every user of the machine reads the secret
+        (0o604, ACCOUNT_FILE, True),
+        (0o600, ACCOUNT_FILE, False),
+        (0o640, ACCOUNT_FILE, False),  # the owner's group only: a choice, not an accident
+        (0o644, 'plan = "business"\n', False),  # no secret in it
+    ],
+)
+def test_a_world_readable_config_holding_a_secret_is_warned_about(
+    tmp_path: Path, mode: int, text: str, warned: bool
+) -> None:
+    path = write(tmp_path, text)
+    path.chmod(mode)
+    settings = load_settings({}, {}, path, require_accounts=False)
+    if not warned:
+        assert settings.warnings == ()
+        return
+    [warning] = settings.warnings
+    assert str(path) in warning and f"chmod 600 {path}" in warning and "\n" not in warning
+    assert FILE_SECRET not in warning

@@ -72,7 +72,10 @@ def settings_from(
 ) -> Settings:
     """Settings from the given flags (None = not given), the environment and the file."""
     given = {k: v for k, v in flags.items() if v is not None}
-    return load_settings(given, os.environ, config_path, require_accounts=require_accounts)
+    settings = load_settings(given, os.environ, config_path, require_accounts=require_accounts)
+    for warning in settings.warnings:  # before logging is set up (its format is a setting): plain stderr
+        click.echo(f"warning: {warning}", err=True)
+    return settings
 
 
 def start_logging(settings: Settings, log_format: str | None, verbose: bool) -> None:

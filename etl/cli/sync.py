@@ -183,7 +183,7 @@ def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse
         total = sum(run["rows_by_table"].values())
         requests = sum(run["requests_by_category"].values())
         click.echo(
-            f"  {run['run_id']}  {run['status']:<8} exit {run['exit_code']}  rows {total:,}  "
+            f"  {run['run_id']}  {run['status']:<11} exit {run['exit_code']}  rows {total:,}  "
             f"requests {requests:,}  skips {run['skips']}  rejects {run['rejects']}"
         )
     click.echo("\nstreams:")

@@ -23,6 +23,7 @@ per UTC day (default: the plan's daily cap times ``rate_share``).
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -171,6 +172,26 @@ def load_settings(
         log_format=parse_choice(pick("log_format"), "auto", LOG_FORMATS),
         raw_landing=parse_boolean(pick("raw_landing"), True),
         config_path=path,
+        warnings=tuple(filter(None, [_exposed_secret(path, file_data)])),
+    )
+
+
+def _exposed_secret(path: Path | None, file_data: Mapping[str, Any]) -> str | None:
+    """A warning when the config file holds a client secret and any user of the machine may read it."""
+    tables = file_data.get("accounts", [])
+    if path is None or not isinstance(tables, list):
+        return None
+    if not any(isinstance(t, dict) and "client_secret" in t for t in tables):
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if not mode & stat.S_IROTH:
+        return None
+    return (
+        f"config file {path} holds a client_secret and every user of this machine can read it:"
+        f" chmod 600 {path} (or set ZOOM_CLIENT_SECRET in the environment instead)"
     )
 
 

@@ -85,6 +85,9 @@ class Settings:
     log_format: str = "auto"
     raw_landing: bool = True  # keep raw payloads in the ``raw`` schema so tables can be rebuilt offline
     config_path: Path | None = None  # the file that was read, if any
+    # What the user should fix but need not stop for (a config file holding a secret that every user
+    # of the machine may read); the CLI prints each once, on stderr. Never holds a secret's value.
+    warnings: tuple[str, ...] = ()
 
     def source_for(self, stream: str) -> str:
         """``auto``, ``graphql`` or ``rest`` for one stream."""

@@ -6,6 +6,7 @@ resumes from a checkpoint that matches the rows.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +20,8 @@ from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.warehouse.connection import RunCounters, Warehouse
 from etl.warehouse.ddl import existing_columns
 from etl.warehouse.raw import EncodedPages, land
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -80,7 +83,12 @@ def write(
     on a loader thread while the caller normalizes the next batch (see ``etl.load.background``)."""
     result = LoadResult(wh.next_batch_seq())
     before = wh.counters.setdefault(run_id, RunCounters())
-    counters = replace(before, rows=dict(before.rows))
+    counters = replace(
+        before,
+        rows=dict(before.rows),
+        recorded_changes=dict(before.recorded_changes),
+        unrecorded_changes=set(before.unrecorded_changes),
+    )
     with wh.transaction() as conn:
         crashpoints.reach("load.begin")
         if wh.raw and len(pages):
@@ -88,7 +96,14 @@ def write(
         crashpoints.reach("load.after_raw")
         if normalized is not None:
             seqs = [wh.next_change_seq() for _ in normalized.schema_changes]
-            result.schema_changes = bookkeeping.schema_changes(conn, normalized.schema_changes, run_id, seqs)
+            result.schema_changes = bookkeeping.schema_changes(
+                conn,
+                normalized.schema_changes,
+                run_id,
+                seqs,
+                counters.recorded_changes,
+                counters.unrecorded_changes,
+            )
             result.rows = load_tables(conn, normalized)
             result.rejects = bookkeeping.rejects(conn, normalized.rejects)
         crashpoints.reach("load.after_tables")
@@ -106,6 +121,12 @@ def write(
         crashpoints.reach("load.after_state")
     crashpoints.reach("load.after_commit")
     wh.counters[run_id] = counters
+    if counters.unrecorded_changes and not before.unrecorded_changes:
+        log.warning(
+            "more than %d new fields in one stream this run: the rest are not recorded in"
+            " _etl.schema_changes, only counted (_etl.runs.schema_changes_unrecorded)",
+            bookkeeping.MAX_RECORDED_CHANGES,
+        )
     return result
 
 

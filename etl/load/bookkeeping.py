@@ -13,6 +13,10 @@ import polars as pl
 from etl.normalize import SchemaChange
 from etl.records import Checkpoint, Gap, Skip, SourceChoice
 
+# New fields recorded per run and stream beyond the columns drift adds (discarded or frozen ones): a
+# payload flooding thousands of new keys must not grow ``_etl.schema_changes`` by thousands of rows a run.
+MAX_RECORDED_CHANGES = 100
+
 
 def checkpoints(
     conn: duckdb.DuckDBPyConnection,
@@ -107,14 +111,44 @@ def rejects(conn: duckdb.DuckDBPyConnection, frame: pl.DataFrame, table: str = "
 
 
 def schema_changes(
-    conn: duckdb.DuckDBPyConnection, changes: Sequence[SchemaChange], run_id: str, seqs: Sequence[int]
+    conn: duckdb.DuckDBPyConnection,
+    changes: Sequence[SchemaChange],
+    run_id: str,
+    seqs: Sequence[int],
+    recorded: dict[str, int] | None = None,
+    unrecorded: set[tuple[str, str]] | None = None,
 ) -> int:
-    """Record each new field once (the first run that saw it); returns how many were new."""
+    """Record each new field once (the first run that saw it); returns how many were recorded.
+
+    A column drift added is always recorded (the contracts are rebuilt from these rows; the normalizer
+    caps how many a table gets). Other new fields (discarded, frozen) are recorded while ``recorded``
+    (this run's count per stream, updated here) is under ``MAX_RECORDED_CHANGES``; the rest go to
+    ``unrecorded`` (the run counts them). None: no cap (``rebuild`` replays what syncs recorded)."""
+    if not changes:
+        return 0
+    tables = sorted({c.table for c in changes})
+    known = set(
+        conn.execute(
+            "SELECT table_name, column_name FROM _etl.schema_changes"
+            f" WHERE table_name IN ({', '.join('?' for _ in tables)})",
+            tables,
+        ).fetchall()
+    )
     new = 0
     for change, seq in zip(changes, seqs, strict=True):
-        inserted = conn.execute(
-            "INSERT INTO _etl.schema_changes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+        field = (change.table, change.column)
+        if field in known:
+            continue
+        if change.mode != "evolve" and recorded is not None:
+            if recorded.get(change.stream, 0) >= MAX_RECORDED_CHANGES:
+                if unrecorded is not None:
+                    unrecorded.add(field)
+                continue
+            recorded[change.stream] = recorded.get(change.stream, 0) + 1
+        conn.execute(
+            "INSERT INTO _etl.schema_changes VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [change.table, change.column, change.mode, change.column_type, change.stream, run_id, seq],
-        ).fetchall()
-        new += len(inserted)
+        )
+        known.add(field)
+        new += 1
     return new

@@ -103,12 +103,16 @@ def record_fields(records: Sequence[Any]) -> set[str]:
     return set().union(*(r for r in records if isinstance(r, dict)))
 
 
-def field_kind(records: Sequence[Any], field: str) -> str:
-    """DuckDB type for a new field: JSON if any value is an object or array, else VARCHAR."""
-    for record in records:
-        if isinstance(record, dict) and isinstance(record.get(field), dict | list):
-            return "JSON"
-    return "VARCHAR"
+def nested_fields(records: Sequence[Any]) -> set[str]:
+    """The fields any record holds an object or an array in: a new one is a JSON column, any other
+    VARCHAR. All at once: asking per field costs fields x records, and a flood brings thousands."""
+    return {
+        name
+        for record in records
+        if isinstance(record, dict)
+        for name, value in record.items()
+        if isinstance(value, dict | list)
+    }
 
 
 def loose_text(records: Sequence[Any], field: str) -> pl.Series:

@@ -173,6 +173,10 @@ def _key_source(name: str) -> str:
 
 
 COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+# Columns schema drift may add to one table, ever. A payload flooding new fields (thousands of keys)
+# would otherwise widen the table, and its history, without bound (1,000 new fields in one batch ran
+# the loader out of memory); fields beyond the cap are discarded, their values kept in raw.pages.
+MAX_EVOLVED_COLUMNS = 100
 
 
 def _drift(
@@ -183,14 +187,18 @@ def _drift(
     # would be the same column. Our own columns (history's "valid_from"...) are taken too.
     taken = {n.lower() for n in (*contract.known_fields, *contract.column_names, *HISTORY_COLUMNS)}
     changes = []
-    added = []
+    added: list[tuple[str, str]] = []
+    room = MAX_EVOLVED_COLUMNS - sum(1 for c in contract.columns if c.evolved)
+    nested = frames.nested_fields(records) if unknown else set()
     for name in unknown:
-        kind = frames.field_kind(records, name)
         mode = contract.drift
         if mode == "evolve" and (not COLUMN_NAME.fullmatch(name) or name.lower() in taken):
             # Not a name a column can take ("*", "^a.*$", "_pos" would clash with our own columns, "ID"
             # with "id"): the field is recorded as discarded; its values stay in raw.pages.
             mode = "discard"
+        if mode == "evolve" and len(added) >= room:
+            mode = "discard"  # the table has all the drift columns it may have
+        kind = "JSON" if name in nested else "VARCHAR"
         changes.append(SchemaChange(contract.table, name, mode, kind, stream))
         if mode == "evolve":
             added.append((name, kind))

@@ -62,6 +62,10 @@ class RunCounters:
     rejects: int = 0
     skips: int = 0
     schema_changes: int = 0
+    # New fields recorded per stream (discarded or frozen ones; capped per run and stream), and the
+    # fields left out once a stream reached the cap (``etl.load.bookkeeping.MAX_RECORDED_CHANGES``).
+    recorded_changes: dict[str, int] = field(default_factory=dict)
+    unrecorded_changes: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Warehouse:
@@ -124,7 +128,9 @@ class Warehouse:
         publish: bool,
     ) -> Warehouse:
         memory = str(path) == ":memory:"
-        file = None if memory else Path(path)
+        # The real file: the lock, the read copy, the temporary directory all sit beside it, whatever
+        # name (a symlink) the warehouse was reached by.
+        file = None if memory else Path(path).resolve()
         lock = None
         if file is not None:
             try:  # a path under a file, a read-only directory...: one clear line, not a traceback
@@ -133,9 +139,19 @@ class Warehouse:
                 lock.acquire()
             except OSError as exc:
                 raise WarehouseError(f"cannot open warehouse {path}: {exc.strerror or exc}") from exc
+        conn = duckdb.connect(":memory:")
         try:
-            conn = duckdb.connect(":memory:")
             if file is not None:
+                # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
+                # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
+                # table); bigger queries on this connection spill to disk instead. (An in-memory
+                # warehouse lives in that pool, so it keeps DuckDB's default.)
+                # Both are set before ATTACH: attaching replays a WAL a killed writer left, and a
+                # replay larger than the limit spills to the temporary directory, which cannot be
+                # switched once used ("Cannot switch temporary directory after the current one has
+                # been used"), and which would otherwise be ".tmp" of the current directory.
+                conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+                conn.execute(f"SET temp_directory = '{_sql_text(str(file))}.tmp'")
                 # Attached under a fixed name: connecting to "zoom.duckdb" directly would name the
                 # catalog "zoom", and every "zoom.<table>" would then be ambiguous.
                 # Row groups of 16k rows (DuckDB's default is 122,880): a transaction that appends a
@@ -152,22 +168,17 @@ class Warehouse:
             # checkpoint folds it into the file once it reaches this size. Bigger means fewer, longer
             # checkpoints and more memory held meanwhile; tables have no key index to rewrite.
             conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-            if file is not None:
-                # DuckDB's buffer pool otherwise keeps every block it wrote (up to 80% of RAM), so a
-                # sync's memory grew with the warehouse. Loads need little (a batch's rows, one hash
-                # table); bigger queries on this connection spill to disk instead. (An in-memory
-                # warehouse lives in that pool, so it keeps DuckDB's default.)
-                conn.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-                # Spill next to the warehouse, not into ".tmp" of the current directory.
-                conn.execute(f"SET temp_directory = '{_sql_text(str(file))}.tmp'")
             if threads:
                 conn.execute(f"SET threads = {int(threads)}")
             base = dict(contracts) if contracts is not None else load_contracts()
+            ddl.check_version(conn, str(path))
             ddl.create_all(conn, base.values())
+            ddl.stamp_version(conn)
             live = evolved_contracts(conn, base)
             for contract in live.values():
                 ddl.add_missing_columns(conn, contract)
         except duckdb.Error as exc:
+            conn.close()
             if lock:
                 lock.release()
             if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
@@ -179,6 +190,7 @@ class Warehouse:
                 ) from None
             raise WarehouseError(f"cannot open warehouse {path}: {exc}") from exc
         except BaseException:
+            conn.close()
             if lock:
                 lock.release()
             raise
@@ -229,7 +241,10 @@ class Warehouse:
             raise
         except Exception as exc:  # DuckDB's own errors, a full disk (OSError), a frame DuckDB refuses
             self.conn.execute("ROLLBACK")
-            raise WarehouseError(f"write to {self.path} rolled back: {exc}") from exc
+            first = first_error(exc)
+            if isinstance(first, ZoomEtlError):
+                raise first from None
+            raise WarehouseError(f"write to {self.path} rolled back: {first}") from first
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -252,9 +267,19 @@ class Warehouse:
     def start_run(
         self, streams: Sequence[str] = (), *, run_id: str | None = None, started_at: datetime | None = None
     ) -> str:
-        """Record a run as ``running``; returns its id (a sortable UTC timestamp plus random suffix)."""
+        """Record a run as ``running``; returns its id (a sortable UTC timestamp plus random suffix).
+
+        Runs still ``running`` are ones a kill (or a crash) ended before they closed their row: this
+        writer holds the lock, so none of them is alive. They become ``interrupted``, ended at their last
+        committed batch (their start if they committed none)."""
         started = started_at or datetime.now(UTC)
         run_id = run_id or f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+        self.conn.execute(
+            "UPDATE _etl.runs AS r SET status = 'interrupted', ended_at = coalesce("
+            " (SELECT max(s.updated_at) FROM _etl.state s WHERE s.run_id = r.run_id), r.started_at),"
+            " message = ? WHERE r.status = 'running'",
+            [f"ended without closing its run (killed or crashed); noticed by run {run_id}"],
+        )
         self.conn.execute(
             "INSERT INTO _etl.runs (run_id, started_at, status, streams, rows_by_table, requests_by_category)"
             " VALUES (?, ?, 'running', ?, '{}', '{}')",
@@ -266,13 +291,14 @@ class Warehouse:
     def write_counters(self, run_id: str, counters: RunCounters) -> None:
         """Inside a batch transaction: the run's totals so far (so a killed run still shows them)."""
         self.conn.execute(
-            "UPDATE _etl.runs SET rows_by_table = ?, rejects = ?, skips = ?, schema_changes = ?"
-            " WHERE run_id = ?",
+            "UPDATE _etl.runs SET rows_by_table = ?, rejects = ?, skips = ?, schema_changes = ?,"
+            " schema_changes_unrecorded = ? WHERE run_id = ?",
             [
                 orjson.dumps(counters.rows).decode(),
                 counters.rejects,
                 counters.skips,
                 counters.schema_changes,
+                len(counters.unrecorded_changes),
                 run_id,
             ],
         )
@@ -333,6 +359,19 @@ class Warehouse:
             "SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?", [stream, account_id]
         ).fetchall()
         return {r[0] for r in rows}
+
+
+def first_error(exc: BaseException) -> BaseException:
+    """The error that aborted a transaction. DuckDB refuses every later statement of it ("Current
+    transaction is aborted"), an ``unregister`` in a ``finally`` included, and Python then reports that
+    refusal with the first error only as its context."""
+    while (
+        isinstance(exc, duckdb.TransactionException)
+        and "transaction is aborted" in str(exc)
+        and exc.__context__ is not None
+    ):
+        exc = exc.__context__
+    return exc
 
 
 def evolved_contracts(

@@ -1,6 +1,11 @@
 """The warehouse's tables: core tables from the contracts (schema ``zoom``), bookkeeping (``_etl``) and
 raw payloads (``raw``). Everything is ``IF NOT EXISTS``, so opening a warehouse migrates it forward:
 columns a newer contract declares are added to existing tables.
+
+``_etl.meta`` holds the warehouse's ``schema_version``: the layout of these tables, raised whenever a
+release changes it in a way an older release would not handle. A writer refuses a warehouse stamped with
+a newer version than its own (``check_version``, before any DDL: an older release would write rows in
+an older shape into it); an older or unstamped warehouse is migrated by ``create_all`` and stamped.
 """
 
 from __future__ import annotations
@@ -11,16 +16,24 @@ from dataclasses import replace
 import duckdb
 
 from etl.contracts import Contract, column_ddl, quote, table_ddl
+from etl.errors import ConfigError
+
+# The layout of the warehouse's tables this release writes (1: the first stamped one).
+SCHEMA_VERSION = 1
 
 BOOKKEEPING = (
     "CREATE SCHEMA IF NOT EXISTS zoom",
     "CREATE SCHEMA IF NOT EXISTS _etl",
     "CREATE SCHEMA IF NOT EXISTS raw",
+    """CREATE TABLE IF NOT EXISTS _etl.meta (
+  key VARCHAR PRIMARY KEY,            -- schema_version
+  value VARCHAR NOT NULL
+)""",
     """CREATE TABLE IF NOT EXISTS _etl.runs (
   run_id VARCHAR PRIMARY KEY,
   started_at TIMESTAMPTZ NOT NULL,
   ended_at TIMESTAMPTZ,
-  status VARCHAR NOT NULL,            -- running | ok | partial | failed
+  status VARCHAR NOT NULL,            -- running | ok | partial | failed | interrupted (killed)
   streams JSON,                       -- streams the run was asked for
   rows_by_table JSON,                 -- rows upserted per table
   requests_by_category JSON,          -- HTTP requests per rate-limit category
@@ -32,7 +45,8 @@ BOOKKEEPING = (
   retries INTEGER,                    -- HTTP requests retried (5xx, resets, timeouts, 429s, expired tokens)
   throttled INTEGER,                  -- 429 responses received
   message VARCHAR,
-  data_as_of TIMESTAMPTZ              -- Zoom's clock when the run began reading: the data's "now"
+  data_as_of TIMESTAMPTZ,             -- Zoom's clock when the run began reading: the data's "now"
+  schema_changes_unrecorded INTEGER   -- new fields past the cap per run and stream: counted, not recorded
 )""",
     """CREATE TABLE IF NOT EXISTS _etl.state (
   stream VARCHAR NOT NULL,
@@ -133,7 +147,12 @@ def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -
     """Create every schema and table (idempotent), then add columns newer contracts declare."""
     for statement in BOOKKEEPING:
         conn.execute(statement)
-    for column, kind in (("retries", "INTEGER"), ("throttled", "INTEGER"), ("data_as_of", "TIMESTAMPTZ")):
+    for column, kind in (
+        ("retries", "INTEGER"),
+        ("throttled", "INTEGER"),
+        ("data_as_of", "TIMESTAMPTZ"),
+        ("schema_changes_unrecorded", "INTEGER"),
+    ):
         conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} {kind}")  # older warehouses
     migrate_raw(conn)
     drop_shadows(conn)
@@ -141,6 +160,35 @@ def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -
         for statement in table_ddl(contract):
             conn.execute(statement)
         add_missing_columns(conn, contract)
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """The version the warehouse is stamped with; None for one written before versions were stamped."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = '_etl' AND table_name = 'meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("SELECT value FROM _etl.meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def check_version(conn: duckdb.DuckDBPyConnection, where: str) -> None:
+    """Refuse (exit 2) a warehouse a newer release wrote: this one would write it in an older shape."""
+    version = schema_version(conn)
+    if version is not None and version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"warehouse {where} has schema version {version}, written by a newer zoom-etl (this one writes"
+            f" version {SCHEMA_VERSION}): upgrade zoom-etl, or point --warehouse at another file"
+        )
+
+
+def stamp_version(conn: duckdb.DuckDBPyConnection) -> None:
+    """After ``create_all``: the warehouse now has this release's layout."""
+    conn.execute(
+        "INSERT OR REPLACE INTO _etl.meta (key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
 
 
 def drop_shadows(conn: duckdb.DuckDBPyConnection) -> list[str]:

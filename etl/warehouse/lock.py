@@ -3,6 +3,9 @@
 The kernel drops the lock when the holder exits, even after SIGKILL, so a crashed sync never leaves a
 stale lock behind; the file itself is never deleted (deleting it would let two writers lock two
 different files). The holder writes its pid into the file so the second writer can name it.
+
+The lock belongs to the real file: a warehouse reached through a symlink (or a symlinked folder) is
+locked beside its target, so two names for one file can never hold two locks.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ class WarehouseLock:
     """Held from ``acquire()`` to ``release()``; a second process gets ``LockedError`` at once."""
 
     def __init__(self, warehouse: Path) -> None:
-        self.path = warehouse.with_name(warehouse.name + ".lock")
+        real = warehouse.resolve()
+        self.path = real.with_name(real.name + ".lock")
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:

@@ -48,7 +48,9 @@ def read_path(warehouse: Path) -> Path:
     """The read copy of ``warehouse``: ``<stem>_read<suffix>`` beside it (``zoom_etl_read.duckdb``).
 
     DuckDB names a file's catalog after its name up to the first dot, so the read copy of
-    ``zoom_etl.duckdb`` opens as catalog ``zoom_etl_read`` and never clashes with the schema ``zoom``."""
+    ``zoom_etl.duckdb`` opens as catalog ``zoom_etl_read`` and never clashes with the schema ``zoom``.
+    Beside the real file: a warehouse reached through a symlink has one read copy, not one per name."""
+    warehouse = warehouse.resolve()
     return warehouse.with_name(f"{warehouse.stem}_read{warehouse.suffix}")
 
 

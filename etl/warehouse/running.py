@@ -20,6 +20,7 @@ from etl.warehouse.lock import WarehouseLock
 
 
 def progress_path(warehouse: Path) -> Path:
+    warehouse = warehouse.resolve()  # beside the real file, like the lock and the read copy
     return warehouse.with_name(warehouse.name + ".progress.json")
 
 

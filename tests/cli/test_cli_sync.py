@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 from click.testing import Result
@@ -112,6 +113,51 @@ def test_second_writer_exits_75_at_once(simulator: RunningSimulator, sim_env: En
         result = run("sync", env=env)
     assert result.exit_code == EXIT_LOCKED
     assert "in use by another zoom-etl process" in result.output
+
+
+def test_a_warehouse_of_a_newer_release_exits_2_and_is_not_written(
+    simulator: RunningSimulator, sim_env: Env, run: Run
+) -> None:
+    env = sim_env(simulator)
+    path = Path(env["ZOOM_ETL_WAREHOUSE"])
+    with duckdb.connect(str(path)) as conn:  # as a future release might leave it
+        conn.execute("CREATE SCHEMA _etl")
+        conn.execute("CREATE TABLE _etl.meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+        conn.execute("INSERT INTO _etl.meta VALUES ('schema_version', '999')")
+    result = run("sync", env=env)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "schema version 999, written by a newer zoom-etl" in result.output
+    assert "Traceback" not in result.output and result.stderr.count("\n") == 1
+    with duckdb.connect(str(path), read_only=True) as conn:
+        assert (
+            conn.execute(
+                "SELECT schema_name FROM duckdb_schemas() WHERE schema_name IN ('zoom', 'raw')"
+            ).fetchall()
+            == []
+        )
+
+
+def test_a_world_readable_config_with_the_secret_is_warned_about_once(
+    simulator: RunningSimulator, sim_env: Env, run: Run, tmp_path: Path
+) -> None:
+    env = sim_env(simulator)
+    secret = env.pop("ZOOM_CLIENT_SECRET")
+    config = tmp_path / "zoom-etl.toml"
+    config.write_text(
+        f'[[accounts]]\naccount_id = "{env["ZOOM_ACCOUNT_ID"]}"\nclient_id = "{env["ZOOM_CLIENT_ID"]}"\n'
+        f'client_secret = "{secret}"\n'
+    )
+    config.chmod(0o644)
+    synced = run("sync", "--config", str(config), env=env)
+    assert synced.exit_code == EXIT_OK, synced.output
+    warnings = [line for line in synced.stderr.splitlines() if "chmod 600" in line]
+    assert warnings == [
+        f"warning: config file {config} holds a client_secret and every user of this machine can read it:"
+        f" chmod 600 {config} (or set ZOOM_CLIENT_SECRET in the environment instead)"
+    ]
+    assert secret not in synced.output
+    config.chmod(0o600)
+    assert "chmod" not in run("sync", "--config", str(config), env=env).stderr
 
 
 def test_streams_lists_sources_in_order(run: Run) -> None:

@@ -275,6 +275,43 @@ def test_refuses_to_replace_a_directory_that_is_not_an_export(warehouse: Path, t
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
+def test_files_a_user_put_in_the_export_survive_the_next_export(warehouse: Path, tmp_path: Path) -> None:
+    """An export removes only what exports wrote (the files its manifest lists); the rest is carried over."""
+    out = tmp_path / "export"
+    run(warehouse, "parquet", out)
+    (out / "notes.txt").write_text("keep me")
+    (out / "users" / "README.md").write_text("the users, as of the last export")
+    (out / "dashboards" / "empty").mkdir(parents=True)
+    (out / "latest").symlink_to("users")
+    change(warehouse, *CHANGES, "UPDATE zoom.users SET email = 'new@x.com'")
+    result = by_table(run(warehouse, "parquet", out))
+    assert result["users"].written > 0 and result["meeting_participants"].removed > 0
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert (out / "users" / "README.md").read_text() == "the users, as of the last export"
+    assert (out / "dashboards" / "empty").is_dir()
+    assert os.readlink(out / "latest") == "users"
+    manifest = orjson.loads((out / MANIFEST).read_bytes())
+    assert "notes.txt" not in str(manifest) and "README.md" not in str(manifest)
+    # Partitions the warehouse lost are gone (their files were the export's own).
+    written = {f"{t}/{f}" for t, e in manifest["tables"].items() for p in e["partitions"] for f in p["files"]}
+    on_disk = {f for f in files(out) if f.endswith(".parquet")}
+    assert on_disk == written
+
+
+def test_a_symlinked_export_folder_is_followed_not_replaced(warehouse: Path, tmp_path: Path) -> None:
+    target = tmp_path / "shared" / "zoom"
+    target.parent.mkdir()
+    link = tmp_path / "export"
+    link.symlink_to(target, target_is_directory=True)
+    run(warehouse, "parquet", link)
+    (target / "notes.txt").write_text("keep me")
+    change(warehouse, *CHANGES)
+    run(warehouse, "parquet", link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert (link / MANIFEST).exists() and (target / "notes.txt").read_text() == "keep me"
+    assert read_polars(link, "users", ["id"]) == read_polars(target, "users", ["id"])
+
+
 def test_unknown_table_is_a_usage_error(warehouse: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown table"):
         run(warehouse, "parquet", tmp_path / "export", tables=["nope"])

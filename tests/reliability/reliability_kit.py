@@ -36,6 +36,8 @@ def child_env(sim: RunningSimulator, warehouse: Path, **extra: str) -> dict[str,
     """A clean environment for a child ``zoom-etl``: credentials and URLs of ``sim``, nothing inherited
     that could change settings (no ``ZOOM_*`` of the developer's shell)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOM")}
+    # This checkout's code first: the virtualenv's editable install may point at another checkout.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     env.update(sim_environ(sim, warehouse, ZOOM_ETL_LOG_FORMAT="json", PYTHONDONTWRITEBYTECODE="1"))
     env.update(extra)
     return env

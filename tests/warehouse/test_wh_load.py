@@ -225,3 +225,67 @@ def test_an_empty_identity_is_a_reject_not_a_key(wh: Warehouse, make_page: Calla
     assert wh.conn.execute("SELECT DISTINCT reason FROM _etl.rejects").fetchall() == [
         ("missing required value",)
     ]
+
+
+def test_a_failed_load_reports_duckdb_s_first_error_not_the_aborted_transaction(wh: Warehouse) -> None:
+    """A statement that fails aborts the transaction; the staging view is then unregistered in a
+    ``finally``, which DuckDB refuses ("Current transaction is aborted"), and Python reports that second
+    error. The first one says what went wrong."""
+    import polars as pl
+
+    from etl.load import bookkeeping
+
+    bad = pl.DataFrame(
+        {"table_name": ["users"], "reason": [None]}, schema={"table_name": pl.String, "reason": pl.String}
+    )
+    with pytest.raises(WarehouseError) as info, wh.transaction() as conn:
+        bookkeeping.rejects(conn, bad)
+    message = str(info.value)
+    assert "NOT NULL constraint failed" in message and "reason" in message, message
+    assert "aborted" not in message
+    assert wh.conn.execute("SELECT count(*) FROM _etl.rejects").fetchone() == (0,)  # rolled back
+
+
+def _flood(make_page: Callable[..., Page], start: int, fields: int, at: int = 0) -> list[Page]:
+    """Users whose records carry ``fields`` new fields between them, never seen before."""
+    records = [
+        {"id": f"u{n}", **{f"new_{start + n * 100 + i}": "x" for i in range(100)}}
+        for n in range(fields // 100)
+    ]
+    return [make_page("users", records, at=at)]
+
+
+def test_a_flood_of_new_fields_is_capped_and_counted(wh: Warehouse, make_page: Callable[..., Page]) -> None:
+    """Thousands of new fields: drift adds at most MAX_EVOLVED_COLUMNS columns to a table, ever; the
+    rest are discarded (values kept in raw.pages), and at most MAX_RECORDED_CHANGES of them are recorded
+    per run and stream; the others are counted in the run's row."""
+    from etl.load.bookkeeping import MAX_RECORDED_CHANGES
+    from etl.normalize.table import MAX_EVOLVED_COLUMNS
+
+    columns = "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'zoom' AND table_name = ?"
+    width = wh.conn.execute(columns, ["users"]).fetchone()[0]  # type: ignore[index]
+    changes = "SELECT mode, count(*) FROM _etl.schema_changes GROUP BY ALL ORDER BY 1"
+    run = wh.start_run(["users"])
+    for batch in range(3):  # one run, three batches: the cap is per run, not per batch
+        sync(wh, run, _flood(make_page, batch * 10_000, 1_000, at=batch))
+    assert wh.conn.execute(columns, ["users"]).fetchone() == (width + MAX_EVOLVED_COLUMNS,)
+    assert wh.conn.execute(changes).fetchall() == [
+        ("discard", MAX_RECORDED_CHANGES),
+        ("evolve", MAX_EVOLVED_COLUMNS),
+    ]
+    counted = "SELECT schema_changes, schema_changes_unrecorded FROM _etl.runs WHERE run_id = ?"
+    recorded = MAX_EVOLVED_COLUMNS + MAX_RECORDED_CHANGES
+    assert wh.conn.execute(counted, [run]).fetchone() == (recorded, 3_000 - recorded)
+
+    second = wh.start_run(["users"])  # another run: the table is as wide as it may be
+    sync(wh, second, _flood(make_page, 100_000, 1_000, at=5))
+    assert wh.conn.execute(columns, ["users"]).fetchone() == (width + MAX_EVOLVED_COLUMNS,)
+    assert wh.conn.execute(changes).fetchall() == [
+        ("discard", 2 * MAX_RECORDED_CHANGES),
+        ("evolve", MAX_EVOLVED_COLUMNS),
+    ]
+    assert wh.conn.execute(counted, [second]).fetchone() == (
+        MAX_RECORDED_CHANGES,
+        1_000 - MAX_RECORDED_CHANGES,
+    )
+    assert wh.conn.execute("SELECT count(*) FROM zoom.users").fetchone() == (10,)

@@ -51,10 +51,20 @@ class Unit:
     gap: Scope | None = None  # what the unit covers, for the gaps it leaves or closes (None: no gaps)
 
 
-def fetch_unit(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None = None) -> bool:
+def fetch_unit(
+    run: Run,
+    unit: Unit,
+    emit: Emit,
+    on_records: OnRecords | None = None,
+    *,
+    on_others: OnRecords | None = None,
+) -> bool:
     """Fetch ``unit``, emitting its pages (and skips); False when the resource could not be fetched.
-    Then, if the unit has a ``gap`` scope, the ``Gap`` it leaves or the closing of those it covers."""
-    complete, lost = _fetch(run, unit, emit, on_records)
+    Then, if the unit has a ``gap`` scope, the ``Gap`` it leaves or the closing of those it covers.
+
+    ``on_others`` gets, for every REST page, the records the endpoint lists for another stream
+    (``Endpoint.other_entities``; an empty list when there are none), so a caller knows REST served."""
+    complete, lost = _fetch(run, unit, emit, on_records, on_others)
     if unit.gap is not None and unit.emit_pages:
         emit_gap(run, unit.stream.name, unit.gap, lost, emit)
     return complete
@@ -69,7 +79,9 @@ def emit_gap(run: Run, stream: str, scope: Scope, lost: str, emit: Emit) -> None
         emit(Gap(stream, run.account_id, scope.scope, scope.first_day, scope.last_day, closed=True))
 
 
-def _fetch(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None) -> tuple[bool, str]:
+def _fetch(
+    run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None, on_others: OnRecords | None
+) -> tuple[bool, str]:
     """(complete, what was lost for a later run to fetch again: "" if nothing)."""
     stream = unit.stream
     while True:
@@ -85,9 +97,9 @@ def _fetch(run: Run, unit: Unit, emit: Emit, on_records: OnRecords | None) -> tu
                     # About one user or meeting: its REST twin would refuse the same way. An account-wide
                     # listing (no path parameter) is about no resource: GraphQL failed, REST serves it.
                     first = 1 if unit.path_params else 0
-                    complete = _rest_unit(run, unit, emit, on_records, first=first, previous=exc)
+                    complete = _rest_unit(run, unit, emit, on_records, on_others, first=first, previous=exc)
                     return complete, "" if first else _fallback_loss(run, stream.name)
-            complete = _rest_unit(run, unit, emit, on_records, first=0, previous=None)
+            complete = _rest_unit(run, unit, emit, on_records, on_others, first=0, previous=None)
             return complete, _fallback_loss(run, stream.name)
         except GraphQLUnavailable as exc:
             if not use_graphql:
@@ -123,6 +135,7 @@ def _rest_unit(
     unit: Unit,
     emit: Emit,
     on_records: OnRecords | None,
+    on_others: OnRecords | None,
     *,
     first: int,
     previous: ResourceError | None,
@@ -135,6 +148,8 @@ def _rest_unit(
             try:
                 for page in rest.fetch_pages(run.client, endpoint, unit.path_params, params):
                     _emit_page(run, unit, "rest", page.request, page.records, emit, on_records)
+                    if on_others is not None:
+                        on_others(page.others)
                 error = None
                 break
             except ResourceError as exc:

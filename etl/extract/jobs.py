@@ -286,6 +286,8 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
                 tracker.note_skip(user_id, window)
             continue
         held = [g for g in groups if g.tag in names and g.month == month]
+        if name == "meeting_instances" and finds_webinars(run, user):
+            held += [g for g in groups if g.tag in WEBINAR_FAMILY]
         run.outstanding.claim(name, Scope(user_id, window.start, window.end))
         run.scheduler.submit(
             run.lane(name), _bind(listing_task, run, name, user_id, window, held), depth=1, groups=held
@@ -316,12 +318,27 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
         )
 
 
+def finds_webinars(run: Run, user: Mapping[str, Any]) -> bool:
+    """Whether ``user``'s meeting report is read for webinars too: a webinar stream is synced, and the
+    user may host webinars (Zoom: a licensed user, type 2; an unknown type counts as possible)."""
+    wanted = any(name in run.trackers for name in WEBINAR_FAMILY)
+    return wanted and user.get("status") != "pending" and user.get("type") in (2, "2", None)
+
+
 def listing_task(
     emit: Emit, run: Run, name: str, user_id: str, window: Window, groups: Sequence[Group]
 ) -> None:
     on_records = None
     if name == "meeting_instances" and "meeting_participants" in run.requested:
         on_records = _instances_handler(run, own(groups, "meeting_participants"))
+    webinar_groups = [g for g in groups if g.tag in WEBINAR_FAMILY]
+    served_by_rest: list[bool] = []
+
+    def on_webinars(records: list[dict[str, Any]]) -> None:
+        served_by_rest.append(True)
+        for record in records:
+            past_webinar(run, record, user_id, webinar_groups)
+
     unit = Unit(
         BY_NAME[name],
         f"user {user_id} {window}",
@@ -332,7 +349,32 @@ def listing_task(
         name in run.requested,
         Scope(user_id, window.start, window.end),
     )
-    fetch_unit(run, unit, emit, on_records)
+    finding = bool(webinar_groups)
+    fetch_unit(run, unit, emit, on_records, on_others=on_webinars if finding else None)
+    if finding and not served_by_rest:
+        webinar_report_task(emit, run, user_id, window, webinar_groups)
+
+
+def webinar_report_task(emit: Emit, run: Run, user_id: str, window: Window, groups: Sequence[Group]) -> None:
+    """The webinars in ``user_id``'s meeting report for ``window`` (types 5, 6, 9), when GraphQL served
+    the meetings: webinars that ended for good drop out of ``GET /users/{id}/webinars``, and this report
+    (six months back) is where Zoom still lists their instances. One Heavy call per licensed user and
+    month; its meetings are left alone (GraphQL gave them, one-participant ones included)."""
+    endpoint = BY_NAME["meeting_instances"].rest[0]
+    try:
+        for page in rest.fetch_pages(run.client, endpoint, {"userId": user_id}, window.params()):
+            for record in page.others:
+                past_webinar(run, record, user_id, groups)
+    except ResourceError as exc:
+        where = f"webinars in the meeting report of user {user_id} {window}"
+        emit(skip(run, "webinar_instances", where, exc))
+
+
+def past_webinar(run: Run, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]) -> None:
+    """A webinar instance the meeting report lists: fetched like one found through its webinar, once."""
+    webinar_id = str(record.get("id") or "")
+    if webinar_id:
+        submit_webinar_instance(run, webinar_id, host_id, dict(record), groups)
 
 
 def _instances_handler(run: Run, groups: Sequence[Group]) -> Any:
@@ -410,22 +452,30 @@ def webinar_instances_task(
 
     def on_records(records: list[dict[str, Any]]) -> None:
         for record in records:
-            uuid = str(record.get("uuid") or "")
-            if not uuid:
-                continue
-            day = day_of(record)
-            for name in ("webinar_instances", "webinar_participants", "webinar_absentees"):
-                tracker = run.trackers.get(name)
-                if tracker is None or not tracker.is_new(uuid, "ended") or not run.claim(name, uuid):
-                    continue
-                if name == "webinar_instances":
-                    task = _bind(webinar_details_task, run, webinar_id, host_id, dict(record), day)
-                else:
-                    task = _bind(child_key_task, run, name, uuid, "ended", day, True)
-                run.scheduler.submit(run.lane(name), task, depth=3, groups=own(groups, name))
+            submit_webinar_instance(run, webinar_id, host_id, dict(record), groups)
 
     unit = Unit(stream, f"webinar {webinar_id}", {}, {"webinarId": webinar_id}, {}, {}, False)
     fetch_unit(run, unit, emit, on_records)
+
+
+def submit_webinar_instance(
+    run: Run, webinar_id: str, host_id: str, record: dict[str, Any], groups: Sequence[Group]
+) -> None:
+    """The details, participants and absentees of one ended webinar instance, each once per run and only
+    while not fetched before (whichever listing found it: its webinar's instances, or a meeting report)."""
+    uuid = str(record.get("uuid") or "")
+    if not uuid:
+        return
+    day = day_of(record)
+    for name in WEBINAR_FAMILY:
+        tracker = run.trackers.get(name)
+        if tracker is None or not tracker.is_new(uuid, "ended") or not run.claim(name, uuid):
+            continue
+        if name == "webinar_instances":
+            task = _bind(webinar_details_task, run, webinar_id, host_id, record, day)
+        else:
+            task = _bind(child_key_task, run, name, uuid, "ended", day, True)
+        run.scheduler.submit(run.lane(name), task, depth=3, groups=own(groups, name))
 
 
 def webinar_details_task(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -53,7 +53,8 @@ class Endpoint:
     parameters; ``paging`` is how the listing continues; ``category`` is the OpenAPI rate-limit label.
     ``other_entities`` names items the listing returns that belong to another stream, by field value:
     Zoom's meeting report lists "past meetings and webinars", and webinars (type 5, 6, 9) are the
-    webinar streams' (their participants are not served by the meeting participant endpoints).
+    webinar streams' (their participants are not served by the meeting participant endpoints): they are
+    handed out apart, as ``RestPage.others``.
     """
 
     path: str
@@ -101,6 +102,7 @@ class RestPage:
     request: str
     records: list[dict[str, Any]]
     body: Mapping[str, Any]
+    others: list[dict[str, Any]] = field(default_factory=list)  # records of other entities (see Endpoint)
 
 
 def fetch_pages(
@@ -131,6 +133,11 @@ def fetch_pages(
             return [r for r in items if not endpoint.belongs_elsewhere(r)]
         return list(items)
 
+    def others_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        if not endpoint.other_entities or endpoint.records_key is None:
+            return []
+        return [r for r in body.get(endpoint.records_key) or [] if endpoint.belongs_elsewhere(r)]
+
     requests: list[str] = []
 
     def by_token(token: str | None) -> Mapping[str, Any]:
@@ -150,14 +157,14 @@ def fetch_pages(
 
     if endpoint.paging == "none":
         line, body = get(first)
-        yield RestPage(line, records_of(body), body)
+        yield RestPage(line, records_of(body), body, others_of(body))
     elif endpoint.paging == "number":
         key = endpoint.records_key or ""
         for body in numbered_pages(by_number, records_key=key, where=where):
-            yield RestPage(requests[-1], records_of(body), body)
+            yield RestPage(requests[-1], records_of(body), body, others_of(body))
     else:
         for body in token_pages(by_token, where=where):
-            yield RestPage(requests[-1], records_of(body), body)
+            yield RestPage(requests[-1], records_of(body), body, others_of(body))
 
 
 def fetch_detail(

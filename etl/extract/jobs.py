@@ -10,7 +10,9 @@ groups, and children are added to their own stream's groups before their parent 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,8 @@ from etl.streams import BY_NAME, USERS_WITH_MEETINGS
 
 if TYPE_CHECKING:
     from etl.extract.engine import Run
+
+log = logging.getLogger(__name__)
 
 _ABSENT = object()
 WEBINAR_FAMILY = ("webinar_instances", "webinar_participants", "webinar_absentees")
@@ -92,11 +96,13 @@ def _bind(fn: Any, *args: Any) -> Any:
 def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
     stream = BY_NAME["users"]
     emit_pages = "users" in run.requested
+    listed: Counter[str] = Counter()  # users GraphQL listed, by status
 
     def on_users(records: list[dict[str, Any]], nested: bool) -> None:
         if emit_pages:
             identify_pending(run, emit, records)
         for record in records:
+            listed[str(record.get("status") or "")] += 1
             meetings = record.pop("meetings", _ABSENT) if nested else _ABSENT
             spawn_user(run, emit, record, groups, meetings)
 
@@ -116,14 +122,55 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
             if emit_pages:
                 lost = f"GraphQL dropped {dropped} item(s) (partial errors)" if dropped else ""
                 emit_gap(run, "users", Scope(""), lost, emit)
+            reconcile_users(run, emit, listed, lambda records: on_users(records, False))
             submit_user_gaps(run, groups)
             return
         except (GraphQLUnavailable, ResourceError) as exc:  # NOT_FOUND on the account's own user list
             reason = f"users_with_meetings unavailable ({exc}); users and meetings queried separately"
             emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
     unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages, Scope(""))
+    listed.clear()
     fetch_unit(run, unit, emit, lambda records: on_users(records, False))
+    if run.sources.graphql("users"):
+        reconcile_users(run, emit, listed, lambda records: on_users(records, False))
     submit_user_gaps(run, groups)
+
+
+def reconcile_users(
+    run: Run, emit: Emit, listed: Counter[str], on_users: Callable[[list[dict[str, Any]]], None]
+) -> None:
+    """Make the GraphQL users listing complete whichever way Zoom answers it.
+
+    Zoom does not document whether GraphQL ``users`` without a status lists every status, as the product
+    asks it to, or only active users, as REST's ``GET /users`` does. Each status's ``total_records`` on REST
+    (one Medium call of one record each) is compared with what GraphQL listed; a status it listed fewer of
+    is listed again on REST, whose users then get their per-user work like any other (once per run).
+    What was seen is recorded with the run's source of the stream (``_etl.sources.reason``)."""
+    endpoint = BY_NAME["users"].rest[0]
+    counting = replace(endpoint, page_size=1)
+    emit_pages = "users" in run.requested
+    seen: list[str] = []
+    missing: list[str] = []
+    for ((_, status),) in BY_NAME["users"].fanout:
+        try:
+            first = next(iter(rest.fetch_pages(run.client, counting, {}, {"status": status})))
+        except ResourceError as exc:
+            emit(skip(run, "users", f"REST total of {status} users", exc))
+            continue
+        total = first.body.get("total_records")
+        seen.append(f"{listed[status]} {status} of {total}")
+        if not isinstance(total, int) or listed[status] >= total:
+            continue
+        missing.append(status)
+        for page in rest.fetch_pages(run.client, endpoint, {}, {"status": status}):
+            on_users(page.records)
+            if emit_pages:
+                emit(Page("users", run.account_id, "rest", page.request, _now(), page.records, {}))
+    reason = f"GraphQL users listed {', '.join(seen)} (REST's totals)"
+    if missing:
+        reason += f"; {' and '.join(missing)} users listed with REST"
+        log.info("account %s: %s", run.account_id, reason)
+    emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
 
 
 def submit_user_gaps(run: Run, groups: Sequence[Group]) -> None:

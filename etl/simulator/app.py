@@ -66,6 +66,9 @@ class SimulatorConfig:
     client_secret: str = field(default="sim-secret", repr=False)
     scopes: tuple[str, ...] = ALL_SCOPES
     graphql: bool = True
+    # What GraphQL ``users`` without a ``status`` lists: every status (None), or only one, as REST's
+    # ``GET /users`` does ("active"). Zoom documents neither; the product must be complete under both.
+    graphql_users_status: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -312,6 +315,7 @@ class App:
             rng=random.Random(f"graphql:{self.config.seed}:{number}"),
             partial_error_rate=settings.graphql_partial_error_rate,
             drift=settings.drift,
+            users_status=self.config.graphql_users_status,
         )
         status, data = self._endpoint().execute(payload, ctx)
         outcome = Outcome(status, orjson.dumps(data), gate.headers, fault=gate.fault, hold=gate.hold + hold)

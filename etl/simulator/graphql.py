@@ -70,6 +70,7 @@ class GraphQLContext:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     partial_error_rate: float = 0.0
     drift: bool = False
+    users_status: str | None = None  # what ``users`` without ``status`` lists (None: every status)
 
 
 def _coerce_bigint(value: Any) -> int:

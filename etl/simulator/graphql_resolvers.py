@@ -144,10 +144,11 @@ def find_instance(req: Request, meeting_id: str) -> MeetingInstance:
 def resolve_users(_src: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
     req: Request = info.context
     status = args.get("status")
+    status = status.lower() if status else req.ctx.users_status
     fp = fingerprint("users", status)
     bounds = page_bounds(args, fp)
     charge(info, "medium")
-    users = req.account.users(req.ctx.now, status=status.lower() if status else None)
+    users = req.account.users(req.ctx.now, status=status)
     return connection(users, bounds, fp, user_item, "User", req)
 
 

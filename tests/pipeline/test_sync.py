@@ -217,6 +217,40 @@ def test_webinars_that_ended_for_good_are_found_in_the_meeting_report(
     assert segments == {uuid: len(account.webinar_participants(w, now)) for uuid, w in held.items()}
 
 
+def test_users_are_complete_whether_graphql_lists_every_status_or_active_ones_only(
+    simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Zoom does not document whether GraphQL `users` without a status lists inactive and pending users.
+    If it lists active ones only (as REST's GET /users does), nothing the product fetches per user may
+    vanish: REST's per-status totals expose the difference and REST lists the rest."""
+    every = simulator_factory()
+    active_only = simulator_factory(graphql_users_status="active")
+    complete = settings_for(every, warehouse=tmp_path / "every.duckdb")
+    partial = settings_for(active_only, warehouse=tmp_path / "active.duckdb")
+    assert sync(complete).exit_code == 0
+    assert sync(partial).exit_code == 0
+    statuses = "SELECT status, count(*) FROM zoom.users GROUP BY 1"
+    with open_read_only(complete.warehouse) as conn:
+        assert set(dict(conn.execute(statuses).fetchall())) == {"active", "inactive", "pending"}
+    keys = {
+        "users": "id, status",
+        "meetings": "id",
+        "meeting_instances": "uuid",
+        "meeting_participants": "meeting_uuid, participant_key, join_time",
+        "recordings": "meeting_uuid",
+        "webinars": "id",
+    }
+    reasons = "SELECT reason FROM _etl.sources WHERE stream = 'users'"
+    with open_read_only(complete.warehouse) as a, open_read_only(partial.warehouse) as b:
+        for table, key in keys.items():
+            rows = f"SELECT {key} FROM zoom.{table} ORDER BY ALL"
+            assert a.execute(rows).fetchall() == b.execute(rows).fetchall(), table
+        [(seen_all,)] = a.execute(reasons).fetchall()
+        [(seen_active,)] = b.execute(reasons).fetchall()
+    assert "listed with REST" not in seen_all and "inactive of" in seen_all
+    assert seen_active.endswith("inactive and pending users listed with REST"), seen_active
+
+
 def test_free_plan_falls_back_to_rest_and_says_why(
     simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings]
 ) -> None:

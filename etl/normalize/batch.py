@@ -140,14 +140,17 @@ def _context_text(value: Any) -> str | None:
 
 
 def _page_frame(pages: Sequence[Page], run_ids: Sequence[str], ordinals: Sequence[int]) -> pl.DataFrame:
-    """One row per page: who, which run, when fetched, batch ordinal, and the page context as text."""
+    """One row per page: who, which run, when fetched, batch ordinal, the API that served it, and the page
+    context as text."""
     columns: dict[str, pl.Series] = {
         "_account_id": pl.Series([p.account_id for p in pages], dtype=pl.String),
         "_run_id": pl.Series(list(run_ids), dtype=pl.String),
         "_synced_at": pl.Series([_utc(p.fetched_at) for p in pages], dtype=pl.Datetime("us", "UTC")),
         "_batch": pl.Series(list(ordinals), dtype=pl.Int64),
+        # The API that served the page ("graphql" | "rest"): a contract may name it as ``page_source``.
+        "_ctx_page_source": pl.Series([p.source for p in pages], dtype=pl.String),
     }
-    keys = sorted({k for p in pages for k in p.context})
+    keys = sorted({k for p in pages for k in p.context} - {"page_source"})
     for key in keys:
         columns[f"_ctx_{key}"] = pl.Series(
             [_context_text(p.context.get(key)) for p in pages], dtype=pl.String

@@ -145,6 +145,16 @@ def test_rest_only_sync_loads_the_same_participants(
     rest_instances = {row[1] for row in snapshot(rest.warehouse, "meeting_instances")}
     graphql_instances = {row[1] for row in snapshot(graphql.warehouse, "meeting_instances")}
     assert rest_instances and rest_instances <= graphql_instances
+    # The difference is exactly the meetings nobody but the host joined, and each row says who listed it.
+    listing = "SELECT uuid, listed_by, participants_count FROM zoom.meeting_instances"
+    with open_read_only(graphql.warehouse) as g, open_read_only(rest.warehouse) as r:
+        by_graphql = {u: (by, n) for u, by, n in g.execute(listing).fetchall()}
+        by_rest = {u: (by, n) for u, by, n in r.execute(listing).fetchall()}
+    assert {by for by, _ in by_graphql.values()} == {"graphql"} and {by for by, _ in by_rest.values()} == {
+        "rest"
+    }
+    alone = {u for u, (_, n) in by_graphql.items() if n is not None and n < 2}
+    assert alone and set(by_graphql) - set(by_rest) == alone
     # Row tuples start (account_id, meeting_uuid, ...) for participants.
     rest_rows = snapshot(rest.warehouse, "meeting_participants")
     graphql_rows = {

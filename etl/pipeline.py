@@ -392,7 +392,8 @@ def sync(
             message = f"outstanding gaps ({listed}): the next runs fetch them again; see `zoom-etl status`"
             log.warning(message)
         if error is not None:
-            result.status, result.exit_code, result.error = "failed", EXIT_FAILED, str(error)
+            # 1, or 2 when a setting would fix it (a foreign api_url: see ``etl.errors``)
+            result.status, result.exit_code, result.error = "failed", error.exit_code, str(error)
             message = result.error
         elif result.rejects or result.skips or result.gaps:
             result.status, result.exit_code = "partial", EXIT_PARTIAL

@@ -94,6 +94,7 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
     emit_pages = "users" in run.requested
 
     def on_users(records: list[dict[str, Any]], nested: bool) -> None:
+        records = [r for r in records if isinstance(r, dict)]  # an Unreadable is no user: rejects get it
         if emit_pages:
             identify_pending(run, emit, records)
         for record in records:

@@ -10,6 +10,10 @@ wait for that fetch instead of starting their own; if it fails they all get the 
 hammering the token endpoint one after another. ``invalidate(token)`` only drops the token it is given, so
 twenty threads that all met a 401 with the same token cause one refresh, not twenty.
 
+The token response's ``api_url`` (the account's regional API base) is followed only while the API base is
+left at its default, and only to Zoom's own domains (``*.zoom.us``, ``*.zoomgov.com``, over https):
+another host fails the token fetch with ``UntrustedApiUrl`` before the token is sent anywhere.
+
 Neither the client secret nor a token appears in a log line or an exception: messages are built from the
 account id, the endpoint path and Zoom's error text, with both values scrubbed from that text too.
 """
@@ -29,8 +33,8 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from etl.config import AccountSettings, check_url
-from etl.errors import ApiError, AuthError, TransportError
+from etl.config import DEFAULT_API_URL, ZOOM_DOMAINS, AccountSettings, check_url, is_zoom_host
+from etl.errors import ApiError, AuthError, TransportError, UntrustedApiUrl
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, is_retryable_status, run
 
 log = logging.getLogger("etl.http")
@@ -197,6 +201,20 @@ class TokenProvider:
                     endpoint=endpoint,
                 )
             api_url = str(api_url).rstrip("/")
+            host = urlsplit(api_url).hostname or ""
+            if account.api_url == DEFAULT_API_URL and not (
+                is_zoom_host(host) and api_url.startswith("https://")
+            ):
+                # The default base follows the token's regional api_url: only to Zoom's own domains, or
+                # the bearer token would go wherever a token endpoint (or a proxy rewriting it) says.
+                domains = ", ".join(f"*.{d}" for d in ZOOM_DOMAINS)
+                raise UntrustedApiUrl(
+                    f"token response for account {account.account_id}: api_url host {host!r} is not Zoom's"
+                    f" ({domains}); the token is not sent there. Set ZOOM_API_URL (or api_url) to use"
+                    " that host",
+                    method="POST",
+                    endpoint=endpoint,
+                )
         margin = min(60.0, expires_in * 0.1)
         return _Token(
             value=token,

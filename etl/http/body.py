@@ -1,0 +1,100 @@
+"""Reading a response body: bounded in size and in time, and decoded leniently when strict JSON fails.
+
+Bounds (``Settings.max_response_bytes``, ``Settings.request_deadline``): the body is streamed and the read
+stops as soon as it passes the size limit (a declared ``Content-Length`` beyond it stops it before the first
+byte), or once the attempt has run past its deadline (the read timeout of a silent server is cut to the
+deadline too). A body too large is not retried: it would be as large again. A deadline passed is retried
+like any timeout, so one request takes at most ``retry_attempts`` x ``request_deadline`` (plus backoff).
+
+Decoding: ``orjson`` first. When it refuses a body (invalid UTF-8, a lone surrogate ``\\ud800``) or cannot
+write it back (nested deeper than its recursion limit), the body is read again leniently (the standard
+library's parser over the bytes decoded with ``surrogateescape``) and marked ``repaired``: the sources then
+``screen`` its records one by one, and a record that cannot be written as JSON becomes an ``Unreadable``
+that normalize quarantines in ``_etl.rejects``; the other records of the page load. A body that is not JSON
+even leniently (a truncated transfer) is still retried.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from etl.records import Unreadable
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+PAYLOAD_DEPTH = 32  # an unreadable record's payload keeps this many levels; deeper ones are elided
+
+
+class NotJson(ValueError):
+    """The body is not JSON, not even read leniently."""
+
+
+def decode(content: bytes) -> tuple[Any, bool]:
+    """(the parsed body, whether it needed the lenient reading)."""
+    try:
+        parsed = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return _lenient(content), True
+    try:
+        orjson.dumps(parsed)  # cheap next to the parse; fails only for nesting orjson cannot write
+    except orjson.JSONEncodeError:
+        return parsed, True
+    return parsed, False
+
+
+def _refuse(constant: str) -> Any:
+    raise NotJson(f"{constant} is not JSON")
+
+
+def _lenient(content: bytes) -> Any:
+    try:
+        return json.loads(content.decode("utf-8", "surrogateescape"), parse_constant=_refuse)
+    except (ValueError, RecursionError) as exc:
+        raise NotJson(str(exc)) from None
+
+
+def screen(records: Iterable[Any]) -> list[Any]:
+    """The records of a ``repaired`` body, each one that cannot be written as JSON replaced by an
+    ``Unreadable`` naming why."""
+    kept: list[Any] = []
+    for record in records:
+        try:
+            orjson.dumps([record])  # as raw landing writes it: inside its page's array
+        except orjson.JSONEncodeError as exc:
+            kept.append(Unreadable(orjson.dumps(_safe(record, 0)).decode(), _reason(str(exc))))
+        else:
+            kept.append(record)
+    return kept
+
+
+def _reason(error: str) -> str:
+    if "surrogate" in error or "UTF-8" in error:
+        return "invalid UTF-8 or a lone surrogate in a string (replaced by U+FFFD in the payload)"
+    if "ecursion" in error:
+        return f"nested too deep to store (levels beyond {PAYLOAD_DEPTH} elided in the payload)"
+    return f"not storable as JSON: {error}"
+
+
+def _safe(value: Any, depth: int) -> Any:
+    """A copy of ``value`` that JSON can hold: bad text replaced, nesting cut at ``PAYLOAD_DEPTH``."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _bad_text(value) else value
+    if isinstance(value, dict | list) and depth >= PAYLOAD_DEPTH:
+        return f"...(nested deeper than {PAYLOAD_DEPTH} levels)"
+    if isinstance(value, dict):
+        return {_safe(str(k), depth): _safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe(v, depth + 1) for v in value]
+    return value
+
+
+def _bad_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

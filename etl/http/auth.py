@@ -35,6 +35,7 @@ import orjson
 
 from etl.config import DEFAULT_API_URL, ZOOM_DOMAINS, AccountSettings, check_url, is_zoom_host
 from etl.errors import ApiError, AuthError, TransportError, UntrustedApiUrl
+from etl.http.body import BodyTooLarge, PastDeadline, read
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, is_retryable_status, run
 
 log = logging.getLogger("etl.http")
@@ -69,8 +70,12 @@ class TokenProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int = 1024 * 1024,
+        deadline: float = 300.0,
     ) -> None:
         self._account = account
+        self._max_bytes = max_bytes  # a token response is tiny: bounded like every body (etl.http.body)
+        self._deadline = deadline
         self._http = http
         self._policy = policy
         self._clock = clock
@@ -132,12 +137,34 @@ class TokenProvider:
         def attempt() -> _Token:
             started = self._clock()
             try:
-                response = self._http.post(
+                request = self._http.build_request(
+                    "POST",
                     account.oauth_url,
                     params={"grant_type": "account_credentials", "account_id": account.account_id},
-                    auth=(account.client_id, secret),
                     headers={"Accept": "application/json"},
                 )
+                response = self._http.send(request, auth=(account.client_id, secret), stream=True)
+                try:
+                    content = read(
+                        response, limit=self._max_bytes, deadline=started + self._deadline, clock=self._clock
+                    )
+                finally:
+                    response.close()
+            except BodyTooLarge as exc:
+                raise TransportError(
+                    f"token response for account {account.account_id}: body {exc.what}, over the limit"
+                    " (ZOOM_ETL_MAX_RESPONSE_MB)",
+                    method="POST",
+                    endpoint=endpoint,
+                ) from None
+            except PastDeadline:
+                error = TransportError(
+                    f"token response for account {account.account_id} not complete within the"
+                    f" {self._deadline:g} s request deadline",
+                    method="POST",
+                    endpoint=endpoint,
+                )
+                raise Retry(error) from None
             except RETRYABLE_EXCEPTIONS as exc:
                 error = TransportError(
                     f"token request for account {account.account_id} failed: {type(exc).__name__}",
@@ -158,14 +185,16 @@ class TokenProvider:
                         status=response.status_code,
                     )
                 )
-            return self._parse(response, endpoint, started, secret)
+            return self._parse(response, content, endpoint, started, secret)
 
         return run(attempt, self._policy, sleep=self._sleep)
 
-    def _parse(self, response: httpx.Response, endpoint: str, started: float, secret: str) -> _Token:
+    def _parse(
+        self, response: httpx.Response, content: bytes, endpoint: str, started: float, secret: str
+    ) -> _Token:
         account = self._account
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             body = None
         if not isinstance(body, dict):

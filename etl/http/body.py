@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import httpx
 import orjson
 
 from etl.records import Unreadable
@@ -31,6 +32,36 @@ PAYLOAD_DEPTH = 32  # an unreadable record's payload keeps this many levels; dee
 
 class NotJson(ValueError):
     """The body is not JSON, not even read leniently."""
+
+
+class BodyTooLarge(Exception):
+    """The body passed the size limit (``what`` says how: declared, or read so far)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class PastDeadline(Exception):
+    """The body was not complete when the attempt's deadline passed."""
+
+
+def read(response: httpx.Response, *, limit: int, deadline: float, clock: Callable[[], float]) -> bytes:
+    """The whole body of a streamed ``response``, or ``BodyTooLarge`` / ``PastDeadline`` as soon as it is
+    too large or ``clock()`` has passed ``deadline``. Network failures are httpx's own exceptions."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"declares {int(declared):,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"passed {limit:,} bytes")
+        chunks.append(chunk)
+        if clock() > deadline:
+            raise PastDeadline()
+    return b"".join(chunks)
 
 
 def decode(content: bytes) -> tuple[Any, bool]:

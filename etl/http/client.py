@@ -47,7 +47,7 @@ from etl import __version__
 from etl.config import DEFAULT_API_URL, AccountSettings, Settings, is_loopback
 from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, ResponseTooLarge, TransportError
 from etl.http.auth import TokenProvider
-from etl.http.body import NotJson, decode
+from etl.http.body import BodyTooLarge, NotJson, PastDeadline, decode, read
 from etl.http.ratelimit import RateLimiter, normalize_category
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, parse_retry_after, run
 
@@ -148,7 +148,15 @@ class ZoomClient:
             follow_redirects=False,  # a redirect would carry the bearer token elsewhere
             trust_env=not all(is_loopback(h) for h in hosts),  # no proxy between us and the simulator
         )
-        self._auth = TokenProvider(account, self._http, self._policy, clock=clock, sleep=sleep)
+        self._auth = TokenProvider(
+            account,
+            self._http,
+            self._policy,
+            clock=clock,
+            sleep=sleep,
+            max_bytes=settings.max_response_bytes,
+            deadline=settings.request_deadline,
+        )
         self.limiter = limiter or RateLimiter.for_plan(
             account.plan,
             share=settings.rate_share,
@@ -340,28 +348,20 @@ class ZoomClient:
 
     def _read(self, response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
         """The whole body, or an error as soon as it is too large or the attempt's deadline has passed."""
-        limit = self._max_bytes
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise self._too_large(method, path, response.status_code, f"declares {int(declared):,} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large(method, path, response.status_code, f"passed {limit:,} bytes")
-            chunks.append(chunk)
-            if self._clock() > deadline:
-                self._count("network_errors")
-                error = TransportError(
-                    f"response not complete within the {self._deadline:g} s request deadline"
-                    " (ZOOM_ETL_REQUEST_DEADLINE)",
-                    method=method,
-                    endpoint=path,
-                    status=response.status_code,
-                )
-                raise Retry(error)
-        return b"".join(chunks)
+        try:
+            return read(response, limit=self._max_bytes, deadline=deadline, clock=self._clock)
+        except BodyTooLarge as exc:
+            raise self._too_large(method, path, response.status_code, exc.what) from None
+        except PastDeadline:
+            self._count("network_errors")
+            error = TransportError(
+                f"response not complete within the {self._deadline:g} s request deadline"
+                " (ZOOM_ETL_REQUEST_DEADLINE)",
+                method=method,
+                endpoint=path,
+                status=response.status_code,
+            )
+            raise Retry(error) from None
 
     def _too_large(self, method: str, path: str, status: int, what: str) -> ResponseTooLarge:
         return ResponseTooLarge(

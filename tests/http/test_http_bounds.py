@@ -137,3 +137,22 @@ def test_zoom_hosts() -> None:
     assert not any(
         map(is_zoom_host, ["evilzoom.us", "zoom.us.evil.example", "zoomgov.com.example", "127.0.0.1"])
     )
+
+
+def test_an_endless_token_response_is_bounded_too() -> None:
+    body = Endless()
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, stream=body)
+
+    client = ZoomClient(
+        account(),
+        settings(max_response_bytes=1_048_576),
+        transport=httpx.MockTransport(handler),
+        sleep=lambda s: None,
+    )
+    with client, pytest.raises(TransportError, match="token response for account acc-1: body passed"):
+        client.rest_get("/users", category="light")
+    assert sent == ["/oauth/token"] and body.sent <= 1_048_576 + 65536

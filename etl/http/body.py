@@ -5,6 +5,9 @@ stops as soon as it passes the size limit (a declared ``Content-Length`` beyond 
 byte), or once the attempt has run past its deadline (the read timeout of a silent server is cut to the
 deadline too). A body too large is not retried: it would be as large again. A deadline passed is retried
 like any timeout, so one request takes at most ``retry_attempts`` x ``request_deadline`` (plus backoff).
+Token responses are read the same way. Not covered: a status line and headers trickled in byte by byte
+(httpx gives no hold on a request before its headers): those are bounded only by the read timeout per
+read and h11's limit on header size.
 
 Decoding: ``orjson`` first. When it refuses a body (invalid UTF-8, a lone surrogate ``\\ud800``) or cannot
 write it back (nested deeper than its recursion limit), the body is read again leniently (the standard

@@ -6,7 +6,8 @@ Modes (``MODES``): ``too_large`` (a 2 GB Content-Length, streamed), ``endless`` 
 never ends), ``trickle`` (one byte every ``trickle_interval`` seconds, forever), ``invalid_utf8`` and
 ``lone_surrogate`` (in one user's name), ``deep`` (one user with a field nested ``DEEP`` levels),
 ``huge_string`` (one user's name of ``HUGE`` characters), ``empty_pages`` (a new page token with every
-empty page, forever), ``repeated_token`` (page 2 hands out page 1's token again), ``foreign_api_url`` (a
+empty page, forever), ``repeated_token`` (page 2 hands out page 1's token again), ``beyond_total`` (a new
+user and token on every page, forever, while ``total_records`` says 4), ``foreign_api_url`` (a
 normal listing, with a token response whose ``api_url`` is this server). ``clean`` serves the listing.
 
 Only users of ``status=active`` (or no status) are served; the other status listings are empty. Every
@@ -43,6 +44,7 @@ MODES = (
     "huge_string",
     "empty_pages",
     "repeated_token",
+    "beyond_total",
     "foreign_api_url",
 )
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +160,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif mode == "empty_pages":
                 page = int(query.get("next_page_token", "t0")[1:]) + 1
                 body = {"page_size": 300, "total_records": 0, "next_page_token": f"t{page}", "users": []}
+                self._send(200, orjson.dumps(body))
+            elif mode == "beyond_total":  # one new user per page, forever, while saying there are 4
+                page = int(query.get("next_page_token", "t0")[1:])
+                users = [{**user(100 + page), "id": f"u-p{page:03d}"}]
+                body = {"page_size": 1, "total_records": 4, "next_page_token": f"t{page + 1}", "users": users}
                 self._send(200, orjson.dumps(body))
             elif mode == "repeated_token":
                 body = {"page_size": 1, "total_records": 4, "next_page_token": "again", "users": USERS[:1]}

@@ -76,6 +76,11 @@ def test_a_body_too_large_endless_or_trickling_ends_the_run_in_time_and_memory(
 NEVER_ENDING = {
     "empty_pages": ("10 empty pages in a row, each with a new token", []),
     "repeated_token": ("next_page_token 'again'... repeated", ["u-1"]),
+    # 2 x ceil(4 / 1) + 10 pages are allowed: the 19th stops the listing
+    "beyond_total": (
+        "19 pages, far beyond total_records 4 at page_size 1",
+        [f"u-p{i:03d}" for i in range(19)],
+    ),
 }
 
 

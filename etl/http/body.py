@@ -14,7 +14,8 @@ write it back (nested deeper than its recursion limit), the body is read again l
 library's parser over the bytes decoded with ``surrogateescape``) and marked ``repaired``: the sources then
 ``screen`` its records one by one, and a record that cannot be written as JSON becomes an ``Unreadable``
 that normalize quarantines in ``_etl.rejects``; the other records of the page load. A body that is not JSON
-even leniently (a truncated transfer) is still retried.
+even leniently (a truncated transfer) is still retried; one nested deeper than the lenient reading follows
+(``TooDeep``, about 1,000 levels) fails its request at once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ PAYLOAD_DEPTH = 32  # an unreadable record's payload keeps this many levels; dee
 
 class NotJson(ValueError):
     """The body is not JSON, not even read leniently."""
+
+
+class TooDeep(NotJson):
+    """The body nests deeper than even the lenient reading can follow (about 1,000 levels): no record of it
+    can be told apart, and it would be as deep again."""
 
 
 class BodyTooLarge(Exception):
@@ -87,7 +93,9 @@ def _refuse(constant: str) -> Any:
 def _lenient(content: bytes) -> Any:
     try:
         return json.loads(content.decode("utf-8", "surrogateescape"), parse_constant=_refuse)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise TooDeep("nested too deep to read") from None
+    except ValueError as exc:
         raise NotJson(str(exc)) from None
 
 

@@ -47,7 +47,7 @@ from etl import __version__
 from etl.config import DEFAULT_API_URL, AccountSettings, Settings, is_loopback
 from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, ResponseTooLarge, TransportError
 from etl.http.auth import TokenProvider
-from etl.http.body import BodyTooLarge, NotJson, PastDeadline, decode, read
+from etl.http.body import BodyTooLarge, NotJson, PastDeadline, TooDeep, decode, read
 from etl.http.ratelimit import RateLimiter, normalize_category
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, parse_retry_after, run
 
@@ -377,6 +377,13 @@ class ZoomClient:
     ) -> Response:
         try:  # every Zoom API answer is a JSON body: an empty one is a lost transfer too
             parsed, repaired = decode(content)
+        except TooDeep:  # as deep again next time: not retried
+            raise TransportError(
+                "response body nested too deep to read (over about 1,000 levels)",
+                method=method,
+                endpoint=path,
+                status=response.status_code,
+            ) from None
         except NotJson:
             self._count("network_errors")
             error = TransportError(

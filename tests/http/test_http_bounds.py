@@ -156,3 +156,11 @@ def test_an_endless_token_response_is_bounded_too() -> None:
     with client, pytest.raises(TransportError, match="token response for account acc-1: body passed"):
         client.rest_get("/users", category="light")
     assert sent == ["/oauth/token"] and body.sent <= 1_048_576 + 65536
+
+
+def test_a_body_nested_deeper_than_any_reading_fails_at_once_not_as_a_truncated_transfer() -> None:
+    deep = b'{"x": ' * 3000 + b"1" + b"}" * 3000
+    zoom = FakeZoom(lambda request: httpx.Response(200, content=b'{"users": [' + deep + b"]}"))
+    with zoom.client() as client, pytest.raises(TransportError, match="nested too deep to read"):
+        client.rest_get("/users", category="medium")
+    assert len(zoom.requests) == 1

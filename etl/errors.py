@@ -7,14 +7,20 @@
     ├── WarehouseError              DuckDB could not be opened or written (exit 1)
     └── ApiError                    Zoom answered with an error; carries method, endpoint, status, code
         ├── AuthError               credentials refused or token unusable (HTTP 401/code 124, OAuth errors)
+        │   └── UntrustedApiUrl     the token's ``api_url`` is not Zoom's while the API base is the
+        │                           default (exit 2: set ZOOM_API_URL to trust another host)
         ├── RateLimitError          429 that retries could not get past (daily cap, budget spent)
-        ├── TransportError          network failure or 5xx after the bounded retries
+        ├── TransportError          network failure or 5xx after the bounded retries, or a body not
+        │   │                       complete within the request deadline
+        │   └── ResponseTooLarge    a body over the size limit (``max_response_mb``); not retried
         ├── ResourceError           one resource is gone or out of reach (404; 1001, 1010, 3000, 3001,
         │                           3161, 12702; 300 on a first page);
         │                           recorded in the run and skipped, never fatal on its own
         └── GraphQLUnavailable      GraphQL cannot serve a stream (free plan, "Cannot query field",
                                     permission, repeated failures): the engine falls back to REST
-    PaginationError                 a cursor or page token repeated (a paginator would loop forever)
+    PaginationError                 a listing that does not end (a cursor or page token repeated, empty
+                                    pages with ever new tokens, pages far beyond ``total_records``):
+                                    the listing is stopped and recorded as a skip and a gap
 
 Errors carry their context (stream, endpoint, table, column) in attributes and in ``str()``; they never
 carry secrets: request headers and OAuth bodies are not part of any message.
@@ -86,12 +92,23 @@ class AuthError(ApiError):
     """Credentials refused, or a token Zoom will not accept."""
 
 
+class UntrustedApiUrl(AuthError):
+    """The token response's ``api_url`` names a host outside Zoom's domains while the API base was left at
+    its default: the token is not sent there. A setting fixes it (an explicit ``api_url``), hence exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
 class RateLimitError(ApiError):
     """Rate limited beyond what retries may wait for (daily cap reached, Heavy budget spent)."""
 
 
 class TransportError(ApiError):
     """The network failed or Zoom kept answering 5xx after the bounded retries."""
+
+
+class ResponseTooLarge(TransportError):
+    """A response body over ``Settings.max_response_bytes``: the read stopped there; not retried."""
 
 
 class ResourceError(ApiError):
@@ -104,4 +121,5 @@ class GraphQLUnavailable(ApiError):
 
 
 class PaginationError(ZoomEtlError):
-    """A paginator saw the same cursor or page token twice."""
+    """A listing that would not end: a cursor or page token seen twice, too many empty pages in a row
+    with a new token, or pages far beyond what ``total_records`` announced."""

@@ -391,7 +391,8 @@ def sync(
             listed = ", ".join(f"{stream} {count}" for stream, count in result.gaps.items())
             message = f"outstanding gaps ({listed}): the next runs fetch them again; see `zoom-etl status`"
             log.warning(message)
-        if error is not None:  # a usage error found once Zoom's clock is known (--since) still exits 2
+        if error is not None:
+            # 1, or 2 when a setting would fix it (a foreign api_url, a --since after Zoom's today)
             result.status, result.exit_code, result.error = "failed", error.exit_code, str(error)
             message = result.error
         elif result.rejects or result.skips or result.gaps:

@@ -73,3 +73,17 @@ class Gap:
 
 
 Event = Page | Checkpoint | Skip | SourceChoice | Gap
+
+
+class Unreadable(str):
+    """A record that came in a body the client could only read leniently and that cannot be written back
+    as JSON (a lone surrogate or invalid UTF-8 in a string, nesting deeper than orjson writes): it travels
+    in its page in place of the record, as the record's JSON text made safe (``etl.http.body``), and
+    normalize quarantines it in ``_etl.rejects`` with ``reason``. Not a dict, so no stage reads it as one."""
+
+    reason: str
+
+    def __new__(cls, payload: str, reason: str) -> Unreadable:
+        made = super().__new__(cls, payload)
+        made.reason = reason
+        return made

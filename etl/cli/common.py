@@ -47,11 +47,19 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _clock_start(ctx: click.Context, param: click.Parameter, value: datetime | None) -> datetime | None:
+    """The simulator builds years of history around its clock: keep it well inside the calendar."""
+    if value is not None and not 1980 <= value.year <= 9000:
+        raise click.BadParameter(f"{value:%Y-%m-%d} is outside the years 1980..9000")
+    return value
+
+
 def clock_start_option(func: F) -> F:
     return click.option(
         "--clock-start",
         type=TIMESTAMP,
         default=None,
+        callback=_clock_start,
         help="Where the simulated clock starts (UTC unless an offset is given); default: 15:00 UTC of the"
         " current UTC day, so the account's history is always recent.",
     )(func)

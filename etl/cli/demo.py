@@ -70,15 +70,19 @@ def demo(
     shutil.rmtree(export_dir, ignore_errors=True)
     setup_logging("text" if sys.stderr.isatty() else "json")
     click.echo(f"starting the Zoom simulator (profile {profile}, seed {seed}) on loopback ...")
-    config = SimulatorConfig(
-        profile=profile,
-        seed=seed,
-        epoch=utc(clock_start),
-        plan="pro",
-        rate_scale=rate_scale,
-        latency_ms=latency_ms,
-    )
-    with start(config) as simulator:
+    try:  # a bad profile, rate scale or latency: one line, exit 2
+        config = SimulatorConfig(
+            profile=profile,
+            seed=seed,
+            epoch=utc(clock_start),
+            plan="pro",
+            rate_scale=rate_scale,
+            latency_ms=latency_ms,
+        )
+        running = start(config)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with running as simulator:
         creds = simulator.credentials
         environ = {"ZOOM_CLIENT_SECRET": creds["client_secret"]}
         flags = {

@@ -25,7 +25,9 @@ def simulator() -> None:
 
 @simulator.command("serve")
 @click.option("--profile", default="demo", show_default=True, help="Account size: tiny, demo, bench, large.")
-@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+)
 @click.option("--seed", default=42, show_default=True, type=int)
 @clock_start_option
 @click.option(
@@ -35,12 +37,18 @@ def simulator() -> None:
     type=click.Choice(["free", "pro", "business", "enterprise"]),
     help="Sets the rate limits (and GraphQL / dashboard availability).",
 )
-@click.option("--latency-ms", default=0.0, show_default=True, type=float)
-@click.option("--jitter-ms", default=0.0, show_default=True, type=float)
+@click.option("--latency-ms", default=0.0, show_default=True, type=click.FloatRange(min=0))
+@click.option("--jitter-ms", default=0.0, show_default=True, type=click.FloatRange(min=0))
 @click.option("--rate-scale", default=1.0, show_default=True, type=float, help="Multiplies every rate limit.")
 @click.option("--no-rate-limits", is_flag=True, help="Never answer 429.")
 @click.option("--no-graphql", is_flag=True, help="Serve REST only (/v3/graphql answers 404).")
-@click.option("--advance-days", default=0.0, show_default=True, type=float, help="Move the clock first.")
+@click.option(
+    "--advance-days",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 36500),
+    help="Move the clock first.",
+)
 @click.option("--client-id", default="sim-client", show_default=True)
 @click.option(
     "--client-secret", envvar="ZOOM_SIM_CLIENT_SECRET", default=PUBLIC_DEFAULT_SECRET, show_default=False
@@ -98,5 +106,7 @@ def serve_command(
 
     try:
         serve(config, ready=ready)
+    except OverflowError as exc:  # a clock start beyond the calendar
+        raise click.UsageError(f"--clock-start: {exc}") from exc
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -165,7 +165,9 @@ def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--runs", default=5, show_default=True, help="How many recent runs to show.")
+@click.option(
+    "--runs", type=click.IntRange(min=1), default=5, show_default=True, help="How many recent runs to show."
+)
 @config_option
 @warehouse_option
 def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse: Path | None) -> None:

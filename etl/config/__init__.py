@@ -20,7 +20,7 @@ from etl.config.model import (
     Settings,
     Timeouts,
 )
-from etl.config.values import check_url, is_loopback
+from etl.config.values import ZOOM_DOMAINS, check_url, is_loopback, is_zoom_host
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -30,11 +30,13 @@ __all__ = [
     "LOG_FORMATS",
     "PLANS",
     "SOURCES",
+    "ZOOM_DOMAINS",
     "AccountSettings",
     "Secret",
     "Settings",
     "Timeouts",
     "check_url",
     "is_loopback",
+    "is_zoom_host",
     "load_settings",
 ]

@@ -89,6 +89,8 @@ _SETTING_ENV = {
     "max_concurrency": "ZOOM_ETL_MAX_CONCURRENCY",
     "timeout": "ZOOM_ETL_TIMEOUT",
     "retry_attempts": "ZOOM_ETL_RETRY_ATTEMPTS",
+    "max_response_mb": "ZOOM_ETL_MAX_RESPONSE_MB",
+    "request_deadline": "ZOOM_ETL_REQUEST_DEADLINE",
     "lookback_days": "ZOOM_ETL_LOOKBACK_DAYS",
     "source": "ZOOM_ETL_SOURCE",
     "streams": "ZOOM_ETL_STREAMS",
@@ -165,6 +167,10 @@ def load_settings(
         timeouts=timeouts,
         retry_attempts=parse_integer(pick("retry_attempts"), 6, low=1, high=50),
         retry_max_seconds=parse_number(pick("retry_max_seconds"), 300.0, low=0.0, high=86400.0),
+        max_response_bytes=round(
+            parse_number(pick("max_response_mb"), 64.0, low=0.0, high=4096.0, low_open=True) * 1024 * 1024
+        ),
+        request_deadline=parse_number(pick("request_deadline"), 300.0, low=0.0, high=86400.0, low_open=True),
         lookback_days=parse_integer(pick("lookback_days"), 2, low=0, high=365),
         default_source=parse_choice(pick("source"), "auto", SOURCES),
         stream_sources=MappingProxyType(stream_sources),
@@ -207,6 +213,8 @@ def _read_file(config_path: Path | None, environ: Mapping[str, str]) -> tuple[Pa
             return path, tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 text
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot be read: {exc.strerror}") from None
 

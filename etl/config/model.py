@@ -78,6 +78,8 @@ class Settings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     retry_attempts: int = 6  # attempts per request (first try included) on 5xx and network failures
     retry_max_seconds: float = 300.0  # total backoff one request may spend (limiter waits not counted)
+    max_response_bytes: int = 64 * 1024 * 1024  # a larger body is refused (etl.http.body)
+    request_deadline: float = 300.0  # seconds one attempt may take, body included (etl.http.body)
     lookback_days: int = 2
     default_source: str = "auto"
     stream_sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

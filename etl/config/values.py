@@ -44,9 +44,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+ZOOM_DOMAINS = ("zoom.us", "zoomgov.com")  # where a token's ``api_url`` may send it (the base left default)
+
+
+def is_zoom_host(host: str) -> bool:
+    """True for ``zoom.us``, ``zoomgov.com`` and their subdomains (``api.zoom.us``, ``us06web.zoom.us``)."""
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith(f".{d}") for d in ZOOM_DOMAINS)
+
+
 def check_url(url: str) -> str | None:
     """The reason ``url`` may not carry credentials or tokens, or None when it may."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port out of range or not a number)
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https:// URL"
     if parts.username or parts.password:

@@ -12,6 +12,8 @@ stream's sources in order, turning what comes back into events.
   so the next run fetches it again. An error that names no item is recorded as a ``Skip`` only (a
   standing notice must not make every unit refetch forever).
 * Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
+* A listing that would not end (``PaginationError``: a repeated page token, endless empty pages) is
+  stopped: a ``Skip`` names it, the unit is not complete, and its gap scope (if any) opens a gap.
 * A unit with a ``gap`` scope says whether it left a gap a later run must fill (items GraphQL dropped; REST
   serving it after the stream fell back from GraphQL), or closed the gaps earlier runs left in its scope
   (``etl.extract.gaps``); a ``Gap`` event follows its pages either way.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from etl.errors import GraphQLUnavailable, ResourceError
+from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
 from etl.extract.gaps import Scope
 from etl.records import Gap, Page, Skip
 from etl.sources import graphql, rest
@@ -64,7 +66,13 @@ def fetch_unit(
 
     ``on_others`` gets, for every REST page, the records the endpoint lists for another stream
     (``Endpoint.other_entities``; an empty list when there are none), so a caller knows REST served."""
-    complete, lost = _fetch(run, unit, emit, on_records, on_others)
+    try:
+        complete, lost = _fetch(run, unit, emit, on_records, on_others)
+    except PaginationError as exc:
+        # A listing that would not end (a page token repeated, endless empty pages): its pages so far
+        # are kept, the rest is recorded as a skip, and as a gap for the next runs to fetch again.
+        emit(Skip(unit.stream.name, run.account_id, unit.resource, str(exc)))
+        complete, lost = False, f"listing stopped: {exc}"
     if unit.gap is not None and unit.emit_pages:
         emit_gap(run, unit.stream.name, unit.gap, lost, emit)
     return complete

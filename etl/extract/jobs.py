@@ -99,6 +99,7 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
     listed: Counter[str] = Counter()  # users GraphQL listed, by status
 
     def on_users(records: list[dict[str, Any]], nested: bool) -> None:
+        records = [r for r in records if isinstance(r, dict)]  # an Unreadable is no user: rejects get it
         if emit_pages:
             identify_pending(run, emit, records)
         for record in records:

@@ -4,6 +4,7 @@
     auth.py       TokenProvider: Server-to-Server OAuth, one token per account, single-flight refresh
     ratelimit.py  RateLimiter, PLAN_LIMITS: paced per category, daily budgets, 429 pauses
     retry.py      RetryPolicy and the one retry loop (backoff with full jitter)
+    body.py       reading a body within its size limit and deadline; lenient decoding, records screened
 
 Nothing else in zoom-etl opens an HTTP connection to Zoom; sources and streams receive a client.
 """

@@ -10,6 +10,10 @@ wait for that fetch instead of starting their own; if it fails they all get the 
 hammering the token endpoint one after another. ``invalidate(token)`` only drops the token it is given, so
 twenty threads that all met a 401 with the same token cause one refresh, not twenty.
 
+The token response's ``api_url`` (the account's regional API base) is followed only while the API base is
+left at its default, and only to Zoom's own domains (``*.zoom.us``, ``*.zoomgov.com``, over https):
+another host fails the token fetch with ``UntrustedApiUrl`` before the token is sent anywhere.
+
 Neither the client secret nor a token appears in a log line or an exception: messages are built from the
 account id, the endpoint path and Zoom's error text, with both values scrubbed from that text too.
 """
@@ -29,8 +33,9 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from etl.config import AccountSettings, check_url
-from etl.errors import ApiError, AuthError, TransportError
+from etl.config import DEFAULT_API_URL, ZOOM_DOMAINS, AccountSettings, check_url, is_zoom_host
+from etl.errors import ApiError, AuthError, TransportError, UntrustedApiUrl
+from etl.http.body import BodyTooLarge, PastDeadline, read
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, is_retryable_status, run
 
 log = logging.getLogger("etl.http")
@@ -65,8 +70,12 @@ class TokenProvider:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int = 1024 * 1024,
+        deadline: float = 300.0,
     ) -> None:
         self._account = account
+        self._max_bytes = max_bytes  # a token response is tiny: bounded like every body (etl.http.body)
+        self._deadline = deadline
         self._http = http
         self._policy = policy
         self._clock = clock
@@ -128,12 +137,34 @@ class TokenProvider:
         def attempt() -> _Token:
             started = self._clock()
             try:
-                response = self._http.post(
+                request = self._http.build_request(
+                    "POST",
                     account.oauth_url,
                     params={"grant_type": "account_credentials", "account_id": account.account_id},
-                    auth=(account.client_id, secret),
                     headers={"Accept": "application/json"},
                 )
+                response = self._http.send(request, auth=(account.client_id, secret), stream=True)
+                try:
+                    content = read(
+                        response, limit=self._max_bytes, deadline=started + self._deadline, clock=self._clock
+                    )
+                finally:
+                    response.close()
+            except BodyTooLarge as exc:
+                raise TransportError(
+                    f"token response for account {account.account_id}: body {exc.what}, over the limit"
+                    " (ZOOM_ETL_MAX_RESPONSE_MB)",
+                    method="POST",
+                    endpoint=endpoint,
+                ) from None
+            except PastDeadline:
+                error = TransportError(
+                    f"token response for account {account.account_id} not complete within the"
+                    f" {self._deadline:g} s request deadline",
+                    method="POST",
+                    endpoint=endpoint,
+                )
+                raise Retry(error) from None
             except RETRYABLE_EXCEPTIONS as exc:
                 error = TransportError(
                     f"token request for account {account.account_id} failed: {type(exc).__name__}",
@@ -154,14 +185,16 @@ class TokenProvider:
                         status=response.status_code,
                     )
                 )
-            return self._parse(response, endpoint, started, secret)
+            return self._parse(response, content, endpoint, started, secret)
 
         return run(attempt, self._policy, sleep=self._sleep)
 
-    def _parse(self, response: httpx.Response, endpoint: str, started: float, secret: str) -> _Token:
+    def _parse(
+        self, response: httpx.Response, content: bytes, endpoint: str, started: float, secret: str
+    ) -> _Token:
         account = self._account
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             body = None
         if not isinstance(body, dict):
@@ -197,6 +230,20 @@ class TokenProvider:
                     endpoint=endpoint,
                 )
             api_url = str(api_url).rstrip("/")
+            host = urlsplit(api_url).hostname or ""
+            if account.api_url == DEFAULT_API_URL and not (
+                is_zoom_host(host) and api_url.startswith("https://")
+            ):
+                # The default base follows the token's regional api_url: only to Zoom's own domains, or
+                # the bearer token would go wherever a token endpoint (or a proxy rewriting it) says.
+                domains = ", ".join(f"*.{d}" for d in ZOOM_DOMAINS)
+                raise UntrustedApiUrl(
+                    f"token response for account {account.account_id}: api_url host {host!r} is not Zoom's"
+                    f" ({domains}); the token is not sent there. Set ZOOM_API_URL (or api_url) to use"
+                    " that host",
+                    method="POST",
+                    endpoint=endpoint,
+                )
         margin = min(60.0, expires_in * 0.1)
         return _Token(
             value=token,

@@ -11,13 +11,18 @@ exception that says what went wrong (with method, endpoint, HTTP status and Zoom
     12702, and 300 on a first page
     429 that cannot be waited out (daily)        RateLimitError
     5xx and network failures, retries exhausted  TransportError
+    a body past the deadline, retries exhausted  TransportError
+    a body larger than max_response_bytes        ResponseTooLarge (a TransportError, not retried)
     any other 4xx                                ApiError (``code`` kept: 300 on a later page = expired
                                                  page token, which the paginator restarts from)
 
 Paths reach the server byte for byte: callers percent-encode path segments themselves (a UUID that starts
 with ``/`` is double-encoded, ``%252F...``) and httpx keeps existing escapes as they are.
 
-Bodies are parsed once, here: a 2xx body that is empty or not valid JSON is a lost transfer and is retried;
+Bodies are read and parsed once, here (``etl.http.body``): streamed, and stopped past
+``max_response_bytes`` (``ResponseTooLarge``, not retried) or past the attempt's ``request_deadline``
+(retried like a timeout). A 2xx body that is empty or not JSON even read leniently is a lost transfer and
+is retried; one that only a lenient reading could parse is ``repaired`` (its sources screen its records).
 ``Response.json()`` then hands back the parsed value without decoding again.
 """
 
@@ -40,8 +45,9 @@ import orjson
 
 from etl import __version__
 from etl.config import DEFAULT_API_URL, AccountSettings, Settings, is_loopback
-from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, TransportError
+from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, ResponseTooLarge, TransportError
 from etl.http.auth import TokenProvider
+from etl.http.body import BodyTooLarge, NotJson, PastDeadline, TooDeep, decode, read
 from etl.http.ratelimit import RateLimiter, normalize_category
 from etl.http.retry import RETRYABLE_EXCEPTIONS, Retry, RetryPolicy, parse_retry_after, run
 
@@ -68,6 +74,7 @@ class Response:
     content: bytes
     url: str  # path + query only: safe to log
     _parsed: Any = field(default=_UNPARSED, repr=False, compare=False)
+    repaired: bool = False  # only a lenient reading parsed it: its records need ``etl.http.body.screen``
 
     def json(self) -> Any:
         """The decoded body (``orjson.loads(self.content)``), decoded once by the client."""
@@ -124,6 +131,10 @@ class ZoomClient:
         )
         self._sleep = sleep
         self._rng = rng
+        self._clock = clock
+        self._max_bytes = settings.max_response_bytes
+        self._deadline = settings.request_deadline
+        self._read_timeout = settings.timeouts.read
         pool = settings.max_concurrency + 4  # + room for token requests
         timeouts = settings.timeouts
         hosts = [urlsplit(account.api_url).hostname or "", urlsplit(account.oauth_url).hostname or ""]
@@ -137,7 +148,15 @@ class ZoomClient:
             follow_redirects=False,  # a redirect would carry the bearer token elsewhere
             trust_env=not all(is_loopback(h) for h in hosts),  # no proxy between us and the simulator
         )
-        self._auth = TokenProvider(account, self._http, self._policy, clock=clock, sleep=sleep)
+        self._auth = TokenProvider(
+            account,
+            self._http,
+            self._policy,
+            clock=clock,
+            sleep=sleep,
+            max_bytes=settings.max_response_bytes,
+            deadline=settings.request_deadline,
+        )
         self.limiter = limiter or RateLimiter.for_plan(
             account.plan,
             share=settings.rate_share,
@@ -243,8 +262,19 @@ class ZoomClient:
             headers = {"Authorization": f"Bearer {token}"}
             if content is not None:
                 headers["Content-Type"] = "application/json"
+            deadline = self._deadline
+            timeout = self._http.timeout
+            if timeout.read is None or timeout.read > deadline:  # a silent server cannot outlast it
+                timeout = httpx.Timeout(
+                    connect=timeout.connect, read=deadline, write=timeout.write, pool=timeout.pool
+                )
             request = self._http.build_request(
-                method, f"{self.api_url}{path}", params=params, content=content, headers=headers
+                method,
+                f"{self.api_url}{path}",
+                params=params,
+                content=content,
+                headers=headers,
+                timeout=timeout,
             )
             url = request.url.raw_path.decode("ascii")
             with self._stats_lock:
@@ -254,7 +284,11 @@ class ZoomClient:
                 self._wait += waited
             started = time.perf_counter()
             try:
-                response = self._http.send(request)
+                response = self._http.send(request, stream=True)
+                try:
+                    body = self._read(response, self._clock() + self._deadline, method, path)
+                finally:
+                    response.close()
             except RETRYABLE_EXCEPTIONS as exc:
                 self._count("network_errors")
                 log.debug("%s %s -> %s (attempt %d)", method, url, type(exc).__name__, attempt_no)
@@ -268,8 +302,8 @@ class ZoomClient:
                 log.debug("%s %s -> %d in %.3fs (attempt %d)", method, url, status, elapsed, attempt_no)
             self.limiter.observe(category, response.headers)
             if 200 <= status < 300:
-                return self._success(response, url, method, path)
-            code, message = _zoom_error(response.content)
+                return self._success(response, body, url, method, path)
+            code, message = _zoom_error(body)
 
             def fail(kind: type[ApiError], text: str) -> ApiError:
                 return kind(text, method=method, endpoint=path, status=status, code=code)
@@ -313,11 +347,45 @@ class ZoomClient:
             self._count("errors")
             raise
 
-    def _success(self, response: httpx.Response, url: str, method: str, path: str) -> Response:
-        content = response.content
+    def _read(self, response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
+        """The whole body, or an error as soon as it is too large or the attempt's deadline has passed."""
+        try:
+            return read(response, limit=self._max_bytes, deadline=deadline, clock=self._clock)
+        except BodyTooLarge as exc:
+            raise self._too_large(method, path, response.status_code, exc.what) from None
+        except PastDeadline:
+            self._count("network_errors")
+            error = TransportError(
+                f"response not complete within the {self._deadline:g} s request deadline"
+                " (ZOOM_ETL_REQUEST_DEADLINE)",
+                method=method,
+                endpoint=path,
+                status=response.status_code,
+            )
+            raise Retry(error) from None
+
+    def _too_large(self, method: str, path: str, status: int, what: str) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"response body {what}, over the {self._max_bytes / 1024 / 1024:g} MB limit"
+            " (ZOOM_ETL_MAX_RESPONSE_MB)",
+            method=method,
+            endpoint=path,
+            status=status,
+        )
+
+    def _success(
+        self, response: httpx.Response, content: bytes, url: str, method: str, path: str
+    ) -> Response:
         try:  # every Zoom API answer is a JSON body: an empty one is a lost transfer too
-            parsed = orjson.loads(content)
-        except orjson.JSONDecodeError:
+            parsed, repaired = decode(content)
+        except TooDeep:  # as deep again next time: not retried
+            raise TransportError(
+                "response body nested too deep to read (over about 1,000 levels)",
+                method=method,
+                endpoint=path,
+                status=response.status_code,
+            ) from None
+        except NotJson:
             self._count("network_errors")
             error = TransportError(
                 "response body is empty or not valid JSON (truncated?)",
@@ -326,8 +394,17 @@ class ZoomClient:
                 status=response.status_code,
             )
             raise Retry(error) from None
+        if repaired:
+            log.warning(
+                "%s %s: body readable only leniently; its records are screened one by one", method, url
+            )
         return Response(
-            status=response.status_code, headers=response.headers, content=content, url=url, _parsed=parsed
+            status=response.status_code,
+            headers=response.headers,
+            content=content,
+            url=url,
+            _parsed=parsed,
+            repaired=repaired,
         )
 
 

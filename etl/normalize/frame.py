@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 import polars as pl
 
+from etl.records import Unreadable
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -70,6 +72,10 @@ def _sanitize(records: Sequence[Any], fields: Sequence[str]) -> tuple[list[dict[
     clean: list[dict[str, Any]] = []
     bad: list[BadValue] = []
     for row, record in enumerate(records):
+        if isinstance(record, Unreadable):
+            bad.append(BadValue(row, "", "", record.reason))
+            clean.append({})
+            continue
         if not isinstance(record, dict):
             bad.append(BadValue(row, "", _dump(record), "record is not a JSON object"))
             clean.append({})
@@ -125,5 +131,5 @@ def loose_text(records: Sequence[Any], field: str) -> pl.Series:
 
 
 def payload(record: Any) -> str:
-    """A record as JSON text, for ``_etl.rejects``."""
-    return _dump(record)
+    """A record as JSON text, for ``_etl.rejects`` (an ``Unreadable`` is that text already)."""
+    return str(record) if isinstance(record, Unreadable) else _dump(record)

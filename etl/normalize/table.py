@@ -18,6 +18,7 @@ import polars as pl
 from etl.contracts import HISTORY_COLUMNS, Column, Contract
 from etl.normalize import frame as frames
 from etl.normalize import keys, parse
+from etl.records import Unreadable
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "VARCHAR": pl.String(),
@@ -135,6 +136,9 @@ def normalize_table(
         problems = []
     problems += [_bad_values(bad, contract, data), _frozen(frozen, records, data)]
     found = pl.concat([_PROBLEMS, *(p for p in problems if p is not None and len(p))], how="vertical")
+    unreadable = sorted({b.row for b in bad if isinstance(records[b.row], Unreadable)})
+    if unreadable:  # rejected whole, for its reason alone: its empty columns' checks say nothing more
+        found = found.filter(~pl.col("_pos").is_in(unreadable) | (pl.col("column_name") == ""))
     rejects = _reject_frame(found, contract.table, records, data, stream)
     rejected = found.get_column("_pos").unique() if len(found) else pl.Series("_pos", [], pl.UInt32)
     good = data.filter(~pl.col("_pos").is_in(rejected.implode())) if len(rejected) else data

@@ -50,6 +50,8 @@ import gql
 from graphql import GraphQLError
 
 from etl.errors import ApiError, AuthError, GraphQLUnavailable, PaginationError, RateLimitError, ResourceError
+from etl.http.body import screen
+from etl.records import Unreadable
 from etl.resources import GRAPHQL_SCHEMA, QUERIES
 from etl.sources.paginate import cursor_pages
 
@@ -168,7 +170,7 @@ def fetch_pages(
         page_vars = {**variables, "first": query.page_size, "after": after or variables.get("after")}
         page = _fetch_page(client, text, query, page_vars, sleep=sleep)
         pages.append(page)
-        return {"pageInfo": {"cursor": page.cursor}}
+        return {"pageInfo": {"cursor": page.cursor}, "edges": page.records}
 
     try:
         for _ in cursor_pages(fetch, where=where):
@@ -235,9 +237,14 @@ def _split_page(
             bad.setdefault(index, _message(error))
         else:
             missing.append((".".join(str(p) for p in path) or query.name, _message(error)))
-    records, partial, dropped = [], [], 0
+    # An Unreadable travels where records go (a str, not a dict: no stage reads it as a record).
+    records: list[Any] = []
+    partial: list[Any] = []
+    dropped = 0
     for index, item in enumerate(edges):
-        if index in bad or not isinstance(item, Mapping):
+        if isinstance(item, Unreadable) and index not in bad:
+            records.append(item)  # a record no JSON writer can store: normalize puts it in rejects
+        elif index in bad or not isinstance(item, Mapping):
             dropped += 1
             key = item.get("uuid") or item.get("id") if isinstance(item, Mapping) else None
             where = f"{'.'.join(prefix)}[{index}]" + (f" ({key})" if key else "")
@@ -267,6 +274,14 @@ def _cursor(connection: Mapping[str, Any], items: int, query: Query) -> str:
     return ""
 
 
+def _screened(body: Mapping[str, Any], query: Query) -> Mapping[str, Any]:
+    """``body`` with each edge under ``query.records_path`` screened (``etl.http.body.screen``)."""
+    connection = _at_path(body.get("data"), query.records_path)
+    if isinstance(connection, dict) and isinstance(connection.get("edges"), list):
+        connection["edges"] = screen(connection["edges"])
+    return body
+
+
 def _send(
     client: ZoomClient,
     text: str,
@@ -292,6 +307,8 @@ def _send(
         body = response.json()
         if not isinstance(body, Mapping):
             raise GraphQLUnavailable(f"{query.name}: the answer is not a GraphQL body", endpoint=ENDPOINT)
+        if response.repaired:  # its unstorable items become Unreadables (etl.http.body), before renaming
+            body = _screened(body, query)
         errors = body.get("errors") or []
         limited = [e for e in errors if isinstance(e, Mapping) and _code(e) in _RATE_LIMITED_CODES]
         if not limited or _at_path(body.get("data"), query.records_path) is not None:

@@ -9,6 +9,10 @@ it can be tested without HTTP. Rules, from Zoom's pagination docs (FACTS.md §1.
   expire after 15 minutes (``ApiError`` code 300): the listing restarts from its first page, at most
   ``max_restarts`` times. Pages already yielded are yielded again after a restart; that is safe because
   every load downstream is an idempotent upsert, and it beats losing the rest of the listing.
+* Listings that never end are stopped with ``PaginationError`` (the extraction records a skip and a gap,
+  and the run goes on): ``MAX_EMPTY_PAGES`` empty pages in a row that still hand out a new token or cursor;
+  more pages than ``2 x ceil(total_records / page_size) + PAGE_SLACK`` (the largest total seen: an account
+  may grow during a listing); more than ``MAX_PAGES`` pages whatever the body says.
 * Listings with a deprecated ``page_number`` (``GET /users/{id}/webinars``: "we will no longer support
   this field... use the ``next_page_token``", though the token is not among its documented parameters):
   the ``next_page_token`` of the response is followed whenever there is one; only a response without one
@@ -27,11 +31,64 @@ Body = Mapping[str, Any]
 EXPIRED_TOKEN_CODE = 300
 MAX_RESTARTS = 3
 MAX_NUMBERED_PAGES = 100_000  # a page_count beyond this is a broken server, not an account
+MAX_PAGES = 100_000  # pages of one token or cursor listing (30 million records at 300 a page)
+MAX_EMPTY_PAGES = 10  # empty pages in a row that still point to a next one
+PAGE_SLACK = 10  # pages allowed beyond twice what total_records / page_size announced
+
+
+class _Guard:
+    """Counts the pages of one listing and raises ``PaginationError`` when it shows no sign of ending."""
+
+    def __init__(self, where: str, records_key: str | None) -> None:
+        self.where = where
+        self.records_key = records_key
+        self.pages = 0
+        self.empty = 0
+        self.total = 0
+        self.size = 0
+
+    def check(self, body: Body, records: int | None = None) -> None:
+        """Called with each page that points to a next one."""
+        self.pages += 1
+        if records is None:
+            items = body.get(self.records_key) if self.records_key else None
+            records = len(items) if isinstance(items, list) else None
+        if records == 0:
+            self.empty += 1
+            if self.empty >= MAX_EMPTY_PAGES:
+                raise PaginationError(
+                    f"{self.where}: {self.empty} empty pages in a row, each with a new token"
+                )
+        elif records is not None:
+            self.empty = 0
+        total, size = _int(body.get("total_records")), _int(body.get("page_size"))
+        if total is not None and size:
+            self.total, self.size = max(self.total, total), size
+        if self.size:
+            allowed = 2 * -(-self.total // self.size) + PAGE_SLACK
+            if self.pages > allowed:
+                raise PaginationError(
+                    f"{self.where}: {self.pages} pages, far beyond total_records {self.total} at"
+                    f" page_size {self.size}"
+                )
+        if self.pages >= MAX_PAGES:
+            raise PaginationError(f"{self.where}: more than {MAX_PAGES:,} pages")
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
 
 
 def cursor_pages(fetch: Callable[[str | None], Body], *, where: str = "") -> Iterator[Body]:
     """Yield GraphQL connection objects (``{"edges": [...], "pageInfo": {...}}``) until the cursor ends."""
     seen: set[str] = set()
+    guard = _Guard(where, "edges")
     after: str | None = None
     while True:
         connection = fetch(after)
@@ -43,16 +100,23 @@ def cursor_pages(fetch: Callable[[str | None], Body], *, where: str = "") -> Ite
         if cursor in seen:
             raise PaginationError(f"{where}: GraphQL cursor {cursor[:12]!r}... repeated; stopping a loop")
         seen.add(cursor)
+        guard.check(connection)
         after = cursor
 
 
 def token_pages(
-    fetch: Callable[[str | None], Body], *, where: str = "", max_restarts: int = MAX_RESTARTS
+    fetch: Callable[[str | None], Body],
+    *,
+    where: str = "",
+    max_restarts: int = MAX_RESTARTS,
+    records_key: str | None = None,
 ) -> Iterator[Body]:
-    """Yield REST page bodies following ``next_page_token``; restart the listing on an expired token."""
+    """Yield REST page bodies following ``next_page_token``; restart the listing on an expired token.
+    ``records_key`` names the list of records (for the empty-page guard)."""
     restarts = 0
     while True:
         seen: set[str] = set()
+        guard = _Guard(where, records_key)
         token: str | None = None
         while True:
             try:
@@ -69,6 +133,7 @@ def token_pages(
             if token_value in seen:
                 raise PaginationError(f"{where}: next_page_token {token_value[:12]!r}... repeated")
             seen.add(token_value)
+            guard.check(body)
             token = token_value
 
 
@@ -89,6 +154,8 @@ def numbered_pages(
         if not records:
             return
         number += 1
+        if number > MAX_PAGES:
+            raise PaginationError(f"{where}: more than {MAX_PAGES} pages; stopping a listing that never ends")
         token = body.get("next_page_token") or None
         if token is not None:
             if token in seen:

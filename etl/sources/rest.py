@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
+from etl.errors import ResourceError
+from etl.http.body import screen
+from etl.records import Unreadable
 from etl.sources.paginate import numbered_pages, token_pages
 
 if TYPE_CHECKING:
@@ -116,22 +119,32 @@ def fetch_pages(
     first = endpoint.query(params)
     where = f"GET {endpoint.path}"
 
+    repaired: set[int] = set()  # ids of the bodies only a lenient reading parsed
+
     def get(query: Mapping[str, str | int]) -> tuple[str, Mapping[str, Any]]:
         response = client.rest_get(path, query, category=endpoint.category)
         body = response.json()
         if not isinstance(body, Mapping):
             body = {}
+        if response.repaired:
+            repaired.add(id(body))
         return f"GET /v2{path}?{urlencode(query)}" if query else f"GET /v2{path}", body
 
     def records_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if endpoint.records_key is None:
-            return [dict(body)] if body else []
-        # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose them.
-        # The decoded dicts are handed on as they are, not copied: paging reads only the body's envelope.
-        items = body.get(endpoint.records_key) or []
-        if endpoint.other_entities:
-            return [r for r in items if not endpoint.belongs_elsewhere(r)]
-        return list(items)
+            records = [dict(body)] if body else []
+        else:
+            # Non-objects are kept as they came: normalize rejects them, with the payload, rather than lose
+            # them. The decoded dicts are handed on as they are, not copied: paging reads only the envelope.
+            items = body.get(endpoint.records_key) or []
+            if endpoint.other_entities:
+                records = [r for r in items if not endpoint.belongs_elsewhere(r)]
+            else:
+                records = list(items)
+        if id(body) in repaired:  # a record no JSON writer can store travels as an Unreadable, to rejects
+            repaired.discard(id(body))
+            return screen(records)
+        return records
 
     def others_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not endpoint.other_entities or endpoint.records_key is None:
@@ -163,7 +176,7 @@ def fetch_pages(
         for body in numbered_pages(by_number, records_key=key, where=where):
             yield RestPage(requests[-1], records_of(body), body, others_of(body))
     else:
-        for body in token_pages(by_token, where=where):
+        for body in token_pages(by_token, where=where, records_key=endpoint.records_key):
             yield RestPage(requests[-1], records_of(body), body, others_of(body))
 
 
@@ -174,4 +187,7 @@ def fetch_detail(
     if endpoint.records_key is not None or endpoint.paging != "none":
         raise ValueError(f"{endpoint.path} is a listing, not a detail endpoint")
     page = next(fetch_pages(client, endpoint, path_params))
-    return page.request, (page.records[0] if page.records else None)
+    record = page.records[0] if page.records else None
+    if isinstance(record, Unreadable):  # the callers record a skip, as for a detail Zoom refuses
+        raise ResourceError(f"unreadable record: {record.reason}", method="GET", endpoint=endpoint.path)
+    return page.request, record

@@ -24,16 +24,39 @@ import polars as pl
 import pyarrow as pa
 
 from etl.errors import WarehouseError
-from etl.records import Page
+from etl.records import Page, Unreadable
 from etl.warehouse.connection import scalar
 
 CODEC = "zstd"
 _ZSTD = pa.Codec("zstd", 1)
 
 
+UNREADABLE_KEY = "__etl_unreadable__"
+_UNREADABLE_BYTES = f'"{UNREADABLE_KEY}"'.encode()
+
+
+def _landed(value: Any) -> Any:
+    """orjson's ``default`` for subclasses of JSON types: an ``Unreadable`` record lands as a marker object
+    that ``decode`` turns back into one (so ``rebuild`` rejects it as the sync did); any other subclass
+    lands as its base type."""
+    if isinstance(value, Unreadable):
+        return {UNREADABLE_KEY: {"reason": value.reason, "payload": str(value)}}
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError(f"cannot land a {type(value).__name__}")
+
+
 def encode(records: list[dict[str, Any]]) -> tuple[bytes, int]:
     """A page's records → (zstd-compressed JSON array, size of the JSON)."""
-    text = orjson.dumps(records)
+    text = orjson.dumps(records, default=_landed, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
     return _ZSTD.compress(text, asbytes=True), len(text)
 
 
@@ -46,7 +69,16 @@ def decode(blob: bytes, codec: str, json_bytes: int | None) -> list[dict[str, An
     elif codec != "json":
         raise WarehouseError(f"raw.pages: unknown codec {codec!r}")
     records: list[dict[str, Any]] = orjson.loads(blob)
+    if _UNREADABLE_BYTES in blob:  # rare: a page that carried an unreadable record
+        records = [_unlanded(r) for r in records]
     return records
+
+
+def _unlanded(record: Any) -> Any:
+    if isinstance(record, dict) and len(record) == 1 and isinstance(record.get(UNREADABLE_KEY), dict):
+        marker = record[UNREADABLE_KEY]
+        return Unreadable(str(marker.get("payload", "")), str(marker.get("reason", "unreadable record")))
+    return record
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,3 +230,32 @@ def test_simulator_serve_answers_on_loopback_until_stopped(tmp_path: Path) -> No
         finally:
             process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+CREDS = {"ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c", "ZOOM_CLIENT_SECRET": "s"}
+TRACEBACKS_BEFORE = {  # before issue 15: a raw traceback (exit 1), or a failure only once the sync ran
+    "non-UTF-8 config": (("sync", "--config", "bad.toml"), {}, "bad.toml: not UTF-8 text (byte 13"),
+    "IPv6 URL unclosed": (("sync", "--dry-run"), {"ZOOM_API_URL": "https://[::1"}, "is not a valid URL"),
+    "port out of range": (("sync", "--dry-run"), {"ZOOM_API_URL": "https://a:99999"}, "Port out of range"),
+    "status --runs -5": (("status", "--runs", "-5"), {}, "'--runs': -5 is not in the range x>=1"),
+    "simulator port": (("simulator", "serve", "--port", "99999"), {}, "'--port': 99999 is not in the range"),
+    "simulator clock": (
+        ("simulator", "serve", "--clock-start", "9999-12-31"),
+        {},
+        "outside the years 1980..9000",
+    ),
+    "simulator advance": (("simulator", "serve", "--advance-days", "-1e9"), {}, "'--advance-days'"),
+    "demo profile": (("demo", "--profile", "nosuch"), {}, "unknown simulator profile 'nosuch'"),
+}
+
+
+@pytest.mark.parametrize(("args", "env", "needle"), TRACEBACKS_BEFORE.values(), ids=TRACEBACKS_BEFORE.keys())
+def test_bad_input_exits_2_with_one_line_not_a_traceback(
+    run: Run, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], needle: str
+) -> None:
+    (tmp_path / "bad.toml").write_bytes(b'warehouse = "\xff\xfe"\n')
+    result = run(*args, env={**CREDS, "ZOOM_ETL_WAREHOUSE": str(tmp_path / "w.duckdb"), **env})
+    assert isinstance(result.exception, SystemExit), result.exception  # not an uncaught error
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert needle in result.output, result.output
+    assert "Traceback" not in result.output

@@ -318,7 +318,7 @@ def test_graphql_non_2xx_raises_after_retries() -> None:
 
 
 def test_regional_api_url_from_token_replaces_default_base() -> None:
-    zoom = FakeZoom(ok, api_url="https://api-eu.zoom.test")
+    zoom = FakeZoom(ok, api_url="https://eu01api.zoom.us")
     client = ZoomClient(
         account(api_url="https://api.zoom.us"),
         settings(),
@@ -327,8 +327,8 @@ def test_regional_api_url_from_token_replaces_default_base() -> None:
     )
     with client:
         client.rest_get("/users", category="light")
-        assert client.api_url == "https://api-eu.zoom.test"
-    assert str(zoom.requests[0].url) == "https://api-eu.zoom.test/v2/users"
+        assert client.api_url == "https://eu01api.zoom.us"
+    assert str(zoom.requests[0].url) == "https://eu01api.zoom.us/v2/users"
 
 
 def test_configured_api_url_wins_over_token_api_url() -> None:

@@ -16,7 +16,9 @@ import orjson
 import pytest
 
 from etl.errors import ApiError, AuthError, GraphQLUnavailable, RateLimitError, ResourceError, TransportError
+from etl.http.body import decode
 from etl.http.client import Response
+from etl.records import Unreadable
 from etl.sources.graphql import (
     QUERIES_DIR,
     SCHEMA_PATH,
@@ -267,3 +269,23 @@ def test_dropped_counts_the_items_a_page_lost_not_errors_that_name_none() -> Non
     pages, _ = run(clean)
     assert pages[0].dropped == 0 and pages[0].records == [{"id": "a"}]
     assert [m[1] for m in pages[0].missing] == ["deprecated argument"]
+
+
+def test_an_unstorable_item_of_a_repaired_body_travels_as_an_unreadable_not_a_dropped_item() -> None:
+    """A body only a lenient reading parsed (``Response.repaired``): its bad item reaches normalize (and
+    ``_etl.rejects``) as an ``Unreadable``; it is not counted as dropped, so no gap is opened for it."""
+    raw = b'{"data": {"users": {"edges": [{"id": "a", "firstName": "Bad \\ud800"}, {"id": "b"}],'
+    raw += b' "pageInfo": {"cursor": ""}}}}'
+    parsed, repaired = decode(raw)
+
+    class Lenient(ScriptedClient):
+        def graphql(
+            self, query: str, variables: Mapping[str, Any], *, category: str, units: int = 1
+        ) -> Response:
+            return Response(200, httpx.Headers(), raw, "/v3/graphql", parsed, repaired=repaired)
+
+    pages, _ = run(Lenient([]))
+    first, second = pages[0].records
+    assert isinstance(first, Unreadable) and '"firstName":"Bad \ufffd"' in first, first
+    assert second == {"id": "b"}
+    assert (pages[0].dropped, pages[0].missing) == (0, ())

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etl.errors import ApiError, PaginationError, ResourceError
-from etl.sources.paginate import MAX_RESTARTS, cursor_pages, numbered_pages, token_pages
+from etl.sources.paginate import MAX_EMPTY_PAGES, MAX_RESTARTS, cursor_pages, numbered_pages, token_pages
 
 cursors = st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=20)
 
@@ -171,3 +171,64 @@ def test_numbered_pages_follow_the_next_page_token_whenever_zoom_gives_one() -> 
     looping = {"page_count": 9, "next_page_token": "same", "webinars": [1]}
     with pytest.raises(PaginationError, match="repeated"):
         list(numbered_pages(lambda t, n: looping, records_key="webinars"))
+
+
+# ---- listings that never end (issue 15): empty pages with ever new tokens, pages beyond total_records ----
+
+
+def test_endless_empty_pages_with_new_tokens_stop_after_max_empty_pages() -> None:
+    fetched: list[str | None] = []
+
+    def fetch(token: str | None) -> dict:
+        fetched.append(token)
+        return {"users": [], "next_page_token": f"t{len(fetched)}"}
+
+    with pytest.raises(PaginationError, match=f"{MAX_EMPTY_PAGES} empty pages in a row"):
+        list(token_pages(fetch, where="GET /users", records_key="users"))
+    assert len(fetched) == MAX_EMPTY_PAGES
+
+
+def test_endless_empty_graphql_pages_with_new_cursors_stop_too() -> None:
+    fetched: list[str | None] = []
+
+    def fetch(after: str | None) -> dict:
+        fetched.append(after)
+        return {"edges": [], "pageInfo": {"cursor": f"c{len(fetched)}"}}
+
+    with pytest.raises(PaginationError, match="empty pages in a row"):
+        list(cursor_pages(fetch, where="users"))
+    assert len(fetched) == MAX_EMPTY_PAGES
+
+
+def test_a_few_empty_pages_between_full_ones_are_not_a_loop() -> None:
+    bodies = [{"users": [1] if i % 5 == 4 else [], "next_page_token": f"t{i + 1}"} for i in range(40)]
+    bodies.append({"users": [1], "next_page_token": ""})
+    pages = list(token_pages(lambda token: bodies[int(token[1:]) if token else 0], records_key="users"))
+    assert len(pages) == 41
+
+
+def test_pages_far_beyond_total_records_stop_the_listing() -> None:
+    def fetch(token: str | None) -> dict:
+        number = int(token[1:]) if token else 0
+        return {"users": [number], "page_size": 1, "total_records": 3, "next_page_token": f"p{number + 1}"}
+
+    with pytest.raises(PaginationError, match="far beyond total_records 3 at page_size 1"):
+        list(token_pages(fetch, where="GET /users", records_key="users"))
+
+
+@given(st.integers(1, 300), st.integers(0, 3000), st.integers(0, 50))
+def test_an_honest_listing_never_trips_the_guards(size: int, total: int, grown: int) -> None:
+    """However many records, and even when the account grows by ``grown`` during the listing."""
+    final = total + grown
+    count = max(1, -(-final // size))
+    bodies = [
+        {
+            "users": [0] * min(size, final - i * size) if final else [],
+            "page_size": size,
+            "total_records": total if i == 0 else final,
+            "next_page_token": f"t{i + 1}" if i + 1 < count else "",
+        }
+        for i in range(count)
+    ]
+    pages = list(token_pages(lambda token: bodies[int(token[1:]) if token else 0], records_key="users"))
+    assert len(pages) == count

@@ -12,7 +12,7 @@ import pytest
 
 from etl.contracts import Contract, load_contracts
 from etl.normalize import merge, normalize
-from etl.records import Page
+from etl.records import Page, Unreadable
 
 P = "meeting_participants"
 UUID = "abc/+def=="
@@ -310,3 +310,18 @@ def test_merge_keeps_the_later_fetch_even_when_it_arrived_first(
     merged = merge([one, normalize([early], one.contracts, "r1")])
     assert merged.frames[P]["duration"].to_list() == [90]
     assert merged.frames[P].equals(normalize([late, early], contracts, "r1").frames[P])
+
+
+def test_an_unreadable_record_is_one_reject_with_its_reason_and_payload(
+    contracts: dict[str, Contract], make_page: Callable[..., Page]
+) -> None:
+    """``etl.http.body.screen`` hands on a record no JSON writer can store as an ``Unreadable``: it is
+    rejected whole, once, for its reason (not also for the key its empty row lacks); the rest loads."""
+    bad = Unreadable('{"id":"u2","first_name":"Ren\ufffd"}', "invalid UTF-8 or a lone surrogate in a string")
+    records = [{"id": "u1"}, bad, {"id": "u3"}]
+    result = normalize([make_page("users", records)], contracts, "r1")
+    assert sorted(result.frames["users"]["id"].to_list()) == ["u1", "u3"]
+    assert not result.schema_changes
+    (reject,) = result.rejects.to_dicts()
+    assert (reject["table_name"], reject["reason"]) == ("users", bad.reason)
+    assert reject["payload"] == str(bad) and reject["run_id"] == "r1"

@@ -9,7 +9,7 @@ import pytest
 from etl.errors import ConfigError
 from etl.load import commit
 from etl.normalize import normalize
-from etl.records import Page
+from etl.records import Page, Unreadable
 from etl.warehouse import Warehouse
 from etl.warehouse.rebuild import rebuild
 
@@ -22,7 +22,16 @@ def batches(make_page: Callable[..., Page]) -> list[list[Page]]:
 
     return [
         [
-            make_page("users", [{"id": "a", "dept": "HR"}, {"id": "b", "dept": "Ops", "pmi": "bad"}], at=0),
+            make_page(
+                "users",
+                [
+                    {"id": "a", "dept": "HR"},
+                    {"id": "b", "dept": "Ops", "pmi": "bad"},
+                    # a record no JSON writer could store (etl.http.body.screen): rebuilt as the same reject
+                    Unreadable('{"id":"c","first_name":"Ren\ufffd"}', "invalid UTF-8 or a lone surrogate"),
+                ],
+                at=0,
+            ),
             make_page(
                 P,
                 [
@@ -79,7 +88,7 @@ def test_rebuild_is_identical_to_the_sync(wh: Warehouse, make_page: Callable[...
         wh.conn.execute(f'CREATE TEMP TABLE "before_{name}" AS SELECT * FROM {name}')
     counts = {n: wh.conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}  # type: ignore[index]
     assert counts["zoom.users_history"] == 4 and counts["zoom.meeting_participants"] == 2
-    assert counts["_etl.rejects"] == 2 and counts["zoom.recording_files"] == 2
+    assert counts["_etl.rejects"] == 3 and counts["zoom.recording_files"] == 2
 
     rebuilt = rebuild(wh, chunk_rows=2)
     assert rebuilt["meeting_participants"] == 2

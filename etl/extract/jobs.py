@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from etl.errors import GraphQLUnavailable, ResourceError
+from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
 from etl.extract.fetch import Unit, emit_gap, fetch_unit, skip
 from etl.extract.gaps import Scope
 from etl.extract.scheduler import Emit, Group
@@ -155,18 +155,17 @@ def reconcile_users(
     for ((_, status),) in BY_NAME["users"].fanout:
         try:
             first = next(iter(rest.fetch_pages(run.client, counting, {}, {"status": status})))
-        except ResourceError as exc:
-            emit(skip(run, "users", f"REST total of {status} users", exc))
-            continue
-        total = first.body.get("total_records")
-        seen.append(f"{listed[status]} {status} of {total}")
-        if not isinstance(total, int) or listed[status] >= total:
-            continue
-        missing.append(status)
-        for page in rest.fetch_pages(run.client, endpoint, {}, {"status": status}):
-            on_users(page.records)
-            if emit_pages:
-                emit(Page("users", run.account_id, "rest", page.request, _now(), page.records, {}))
+            total = first.body.get("total_records")
+            seen.append(f"{listed[status]} {status} of {total}")
+            if not isinstance(total, int) or listed[status] >= total:
+                continue
+            missing.append(status)
+            for page in rest.fetch_pages(run.client, endpoint, {}, {"status": status}):
+                on_users(page.records)
+                if emit_pages:
+                    emit(Page("users", run.account_id, "rest", page.request, _now(), page.records, {}))
+        except (ResourceError, PaginationError) as exc:
+            emit(_skip_of(run, "users", f"{status} users on REST (GET /users?status={status})", exc))
     reason = f"GraphQL users listed {', '.join(seen)} (REST's totals)"
     if missing:
         reason += f"; {' and '.join(missing)} users listed with REST"
@@ -413,9 +412,15 @@ def webinar_report_task(emit: Emit, run: Run, user_id: str, window: Window, grou
         for page in rest.fetch_pages(run.client, endpoint, {"userId": user_id}, window.params()):
             for record in page.others:
                 past_webinar(run, record, user_id, groups)
-    except ResourceError as exc:
+    except (ResourceError, PaginationError) as exc:
         where = f"webinars in the meeting report of user {user_id} {window}"
-        emit(skip(run, "webinar_instances", where, exc))
+        emit(_skip_of(run, "webinar_instances", where, exc))
+
+
+def _skip_of(run: Run, stream: str, resource: str, error: ResourceError | PaginationError) -> Skip:
+    if isinstance(error, ResourceError):
+        return skip(run, stream, resource, error)
+    return Skip(stream, run.account_id, resource, str(error))
 
 
 def past_webinar(run: Run, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]) -> None:

@@ -424,10 +424,13 @@ def _skip_of(run: Run, stream: str, resource: str, error: ResourceError | Pagina
 
 
 def past_webinar(run: Run, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]) -> None:
-    """A webinar instance the meeting report lists: fetched like one found through its webinar, once."""
+    """A webinar instance the meeting report lists: fetched like one found through its webinar, once.
+    Only what ``GET /past_webinars/{id}/instances`` gives of it is kept (uuid, start time): the report's
+    meeting fields would make the row's columns depend on which listing found the instance first."""
     webinar_id = str(record.get("id") or "")
     if webinar_id:
-        submit_webinar_instance(run, webinar_id, host_id, dict(record), groups)
+        listed = {"uuid": record.get("uuid"), "start_time": record.get("start_time")}
+        submit_webinar_instance(run, webinar_id, host_id, listed, groups)
 
 
 def _instances_handler(run: Run, groups: Sequence[Group]) -> Any:

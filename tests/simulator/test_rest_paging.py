@@ -92,9 +92,10 @@ def test_page_number_is_ignored_where_the_openapi_file_does_not_list_it(client) 
     assert first["next_page_token"]
     assert client.get_ok(path + "&page_number=2")["participants"] == first["participants"]
     # where the file lists it (deprecated), it still pages
-    assert client.get_ok("/v2/users?page_size=1&page_number=2")["users"] != client.get_ok(
-        "/v2/users?page_size=1"
-    )["users"]
+    assert (
+        client.get_ok("/v2/users?page_size=1&page_number=2")["users"]
+        != client.get_ok("/v2/users?page_size=1")["users"]
+    )
 
 
 def test_last_page_has_an_empty_token(client) -> None:

@@ -197,7 +197,7 @@ class App:
         self,
         endpoint: str,
         category: str | None,
-        scopes: tuple[tuple[str, ...], tuple[str, ...]],
+        scopes: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...],
         headers: Any,
     ) -> Outcome | None:
         """Auth, storms, scopes and rate limits: an ``Outcome`` to send instead, or None to go on."""

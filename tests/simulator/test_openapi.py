@@ -47,6 +47,7 @@ _WRITE_SIDE = "join tokens, ZAK, invitations, live streams: credentials and sett
 _SETTINGS = "per-user settings and configuration, not data"
 _OTHER_PRODUCT = "another product's data (cloud recording analytics, telephony, billing, TSP)"
 _BY_ID = "one item by id, already in the served listing"
+_REPEATS = "the same results as the served /past_meetings or /past_webinars operation of that name"
 NOT_SERVED = {
     "/past_meetings/{meetingUUID}/archive_files": _OTHER_PRODUCT,
     "/meetings/{meetingId}/recordings": "recordings are listed per user (/users/{userId}/recordings)",
@@ -86,10 +87,10 @@ NOT_SERVED = {
     "/report/telephone": _OTHER_PRODUCT,
     "/report/cloud_recording": _OTHER_PRODUCT,
     "/report/upcoming_events": "future events; no stream reads them",
-    "/report/meetings/{meetingId}/polls": "the same results as /past_meetings/{meetingId}/polls, which is served",
-    "/report/meetings/{meetingId}/qa": "the same questions as /past_meetings/{meetingId}/qa, which is served",
-    "/report/webinars/{webinarId}/polls": "the same results as /past_webinars/{webinarId}/polls, which is served",
-    "/report/webinars/{webinarId}/qa": "the same questions as /past_webinars/{webinarId}/qa, which is served",
+    "/report/meetings/{meetingId}/polls": _REPEATS,
+    "/report/meetings/{meetingId}/qa": _REPEATS,
+    "/report/webinars/{webinarId}/polls": _REPEATS,
+    "/report/webinars/{webinarId}/qa": _REPEATS,
     "/webinars/{webinarId}/branding": _SETTINGS,
     "/webinars/{webinarId}/jointoken/live_streaming": _WRITE_SIDE,
     "/webinars/{webinarId}/jointoken/local_archiving": _WRITE_SIDE,

@@ -169,7 +169,7 @@ def webinar_polls(req: Request) -> tuple[int, dict]:
 def _answers(key: str, polls: list[dict[str, object]], people: list[Participant]) -> list[dict[str, object]]:
     """Poll results: some signed-in participants answered each question of each (definition's) poll."""
     rng = random.Random(f"poll-results:{key}")
-    out = []
+    out: list[dict[str, object]] = []
     for p in sorted({p.user_email: p for p in people if p.user_email}.values(), key=lambda p: p.user_email):
         details = []
         for poll in polls:
@@ -190,7 +190,7 @@ def _answers(key: str, polls: list[dict[str, object]], people: list[Participant]
 
 def _qa(key: str, people: list[Participant]) -> list[dict[str, object]]:
     rng = random.Random(f"qa:{key}")
-    out = []
+    out: list[dict[str, object]] = []
     for p in sorted({p.user_email: p for p in people if p.user_email}.values(), key=lambda p: p.user_email):
         if rng.random() < 0.2:
             question, answer = rng.choice(QA_QUESTIONS)

@@ -41,10 +41,13 @@ Status = Literal["ok", "warn", "fail"]
 MAX_SKEW_SECONDS = 60.0
 GRAPHQL_PROBE = "{ users(first: 1) { edges { id } pageInfo { cursor } } }"
 
-# Scopes per REST operation (any one of them suffices), from the ``security`` field of Zoom's OpenAPI file;
-# a test checks this table against the file and covers every endpoint in ``etl.streams``. A stream's
-# GraphQL query needs the same scopes as its first REST endpoint (Zoom: GraphQL scopes "operate similarly
-# to REST scopes", FACTS.md §1.5), so the REST table covers both sources.
+# Scopes per REST operation (any one of them suffices), in both families Zoom issues: classic (apps created
+# before 2024; the ``security`` field of Zoom's OpenAPI file) and granular (Server-to-Server apps created
+# since; the file's ``x-granular-scopes`` where it has them, Zoom's published names elsewhere, FACTS.md §5).
+# Tests check both tables against the file and cover every endpoint in ``etl.streams``; the file itself is
+# not read at run time (it is not shipped). A stream's GraphQL query needs the same scopes as its first REST
+# endpoint (Zoom: GraphQL scopes "operate similarly to REST scopes", FACTS.md §1.5), so the REST tables
+# cover both sources.
 _REPORT = ("report:read:admin",)
 _MEETING = ("meeting:read", "meeting:read:admin")
 _WEBINAR = ("webinar:read", "webinar:read:admin")
@@ -66,7 +69,38 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
     "/report/activities": _REPORT,
     "/report/operationlogs": _REPORT,
 }
+
+
+def _both(name: str) -> tuple[str, ...]:
+    """A granular scope in its admin (account-wide, what Server-to-Server apps get) and user-level forms."""
+    return (f"{name}:admin", name)
+
+
+GRANULAR_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "/users": ("user:read:list_users:admin",),
+    "/users/{userId}": _both("user:read:user"),
+    "/users/{userId}/meetings": _both("meeting:read:list_meetings"),
+    "/report/users/{userId}/meetings": ("report:read:list_meetings:admin",),
+    "/report/meetings/{meetingId}/participants": ("report:read:list_meeting_participants:admin",),
+    "/past_meetings/{meetingId}/participants": _both("meeting:read:list_past_participants"),
+    "/users/{userId}/webinars": _both("webinar:read:list_webinars"),
+    "/past_webinars/{webinarId}/instances": _both("webinar:read:list_past_instances"),
+    "/report/webinars/{webinarId}": ("report:read:webinar:admin",),
+    "/report/webinars/{webinarId}/participants": ("report:read:list_webinar_participants:admin",),
+    "/past_webinars/{webinarId}/participants": _both("webinar:read:list_past_participants"),
+    "/past_webinars/{webinarId}/absentees": _both("webinar:read:list_absentees"),
+    "/users/{userId}/recordings": _both("cloud_recording:read:list_user_recordings"),
+    "/report/daily": ("report:read:daily_usage:admin",),
+    "/report/activities": ("report:read:user_activities:admin",),
+    "/report/operationlogs": ("report:read:operation_logs:admin",),
+}
+_GRANULAR_NAMES = frozenset(s for names in GRANULAR_SCOPES.values() for s in names)
 _CLASSIC_SCOPE = re.compile(r"^[a-z_]+:(read|write|master)(:admin)?$")
+
+
+def granular_token(granted: Iterable[str]) -> bool:
+    """Whether a token is a granular app's: it holds a granular scope (``family:action:resource[:admin]``)."""
+    return any(s in _GRANULAR_NAMES or not _CLASSIC_SCOPE.match(s) for s in granted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +235,8 @@ def _graphql(client: ZoomClient, settings: Settings) -> tuple[str, Status, str]:
 
 
 def check_scopes(granted: tuple[str, ...] | None, streams: Iterable[Stream]) -> tuple[str, Status, str]:
-    """Every endpoint of every stream against the token's scopes (one of each endpoint's suffices).
+    """Every endpoint of every stream against the token's scopes: one scope of either family suffices, and
+    a missing one is named in the token's family (granular names for a granular token, classic otherwise).
 
     A stream's first REST endpoint (which its GraphQL query mirrors) and its per-record details are
     required; later endpoints are per-resource fallbacks, so lacking their scope is only a warning.
@@ -210,28 +245,26 @@ def check_scopes(granted: tuple[str, ...] | None, streams: Iterable[Stream]) -> 
     if not granted:
         return "scopes", "warn", "the token response lists no scope; scopes not checked"
     have = set(granted)
+    table = GRANULAR_SCOPES if granular_token(have) else SCOPES
     missing: dict[tuple[str, ...], list[str]] = {}
     fallback: dict[tuple[str, ...], list[str]] = {}
     for stream in streams:
         required = (*stream.rest[:1], *((stream.details,) if stream.details else ()))
         for endpoint in stream.endpoints:
-            needed = SCOPES[endpoint.path]
-            if have.isdisjoint(needed):
+            if have.isdisjoint(SCOPES[endpoint.path]) and have.isdisjoint(GRANULAR_SCOPES[endpoint.path]):
                 target = missing if endpoint in required else fallback
-                names = target.setdefault(needed, [])
+                names = target.setdefault(table[endpoint.path], [])
                 if stream.name not in names:
                     names.append(stream.name)
     shown = ", ".join(sorted(have))
+    family = "granular" if table is GRANULAR_SCOPES else "classic"
     if not missing and not fallback:
-        return "scopes", "ok", f"{len(streams)} stream(s) covered by the token's scopes: {shown}"
+        return "scopes", "ok", f"{len(streams)} stream(s) covered by the token's {family} scopes: {shown}"
     parts = [f"{' or '.join(k)} for {', '.join(v)}" for k, v in missing.items()]
     parts += [f"{' or '.join(k)} for fallbacks of {', '.join(v)}" for k, v in fallback.items()]
-    granular = sorted(s for s in have if not _CLASSIC_SCOPE.match(s))
-    if missing and not granular:
-        return "scopes", "fail", f"missing: {'; '.join(parts)} (token grants: {shown})"
     if missing:
-        return "scopes", "warn", f"granular scopes not mapped; classic ones missing: {'; '.join(parts)}"
-    return "scopes", "warn", f"missing: {'; '.join(parts)}"
+        return "scopes", "fail", f"missing ({family} scopes): {'; '.join(parts)} (token grants: {shown})"
+    return "scopes", "warn", f"missing ({family} scopes): {'; '.join(parts)}"
 
 
 def check_clock(date: tuple[str, datetime] | None, answered: bool = True) -> tuple[str, Status, str]:

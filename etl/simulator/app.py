@@ -4,12 +4,13 @@
 and returns an ``Outcome``; the socket layer (``etl.simulator.server``) only carries it out, so every
 Zoom-shaped decision lives here. The request pipeline, in order:
 
-    route → latency → fault draw (token expiry) → auth (124) → 429 storm → scope (4700)
+    route → latency → fault draw (token expiry) → auth (124) → 429 storm → scope (4700 / 4711)
           → rate limit (429) → reset / timeout / 5xx / truncate → handler (+ drift)
 
 Choices where Zoom's behaviour is not documented (each Zoom-shaped, each tested):
 - ``me`` as userId: HTTP 400, code 200, "No permission. "me" is not supported for Server-to-Server OAuth
-  tokens..."; missing scope: HTTP 400, code 4700; unknown path: HTTP 404, code 404.
+  tokens..."; missing scope: HTTP 400, code 4700 (classic token) or 4711 (granular token), on REST and on
+  GraphQL (each resource field, ``etl.simulator.graphql_scopes``); unknown path: HTTP 404, code 404.
 - GraphQL on the Free plan: HTTP 403, code 200 "No permission ... only available for paid account";
   ``graphql=False``: ``/v3/graphql`` is an unknown path (404).
 - Success headers: ``X-RateLimit-Category/Limit/Remaining``, where Limit/Remaining are the daily cap and
@@ -31,17 +32,19 @@ from etl.resources import GRAPHQL_SCHEMA
 from etl.simulator.clock import SimClock
 from etl.simulator.control import Control, Stats
 from etl.simulator.faults import ERROR_BODIES, FaultInjector, FaultSettings
+from etl.simulator.graphql_scopes import needed_scopes
 from etl.simulator.memo import MemoAccount
 from etl.simulator.model import Account
 from etl.simulator.oauth import ALL_SCOPES, INVALID_TOKEN, TokenStore
 from etl.simulator.ratelimit import QPS_MESSAGE, RateLimiter
-from etl.simulator.rest import dispatch, mangle, match
+from etl.simulator.rest import GRANULAR_SCOPES, ROUTES, dispatch, mangle, match
 from etl.simulator.rest.common import Request
 from etl.simulator.rest.paging import PageTokens
 
 SDL_PATH = GRAPHQL_SCHEMA
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 NOT_FOUND = {"code": 404, "message": "No API found for this path."}
+GRANULAR_SET = frozenset(s for r in ROUTES for s in r.granular)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class SimulatorConfig:
     account_id: str | None = None  # None: the generated account's own id (what Zoom's admin page shows)
     client_id: str = "sim-client"
     client_secret: str = field(default="sim-secret", repr=False)
-    scopes: tuple[str, ...] = ALL_SCOPES
+    scopes: tuple[str, ...] | str = ALL_SCOPES  # "classic", "granular" or the exact list the token holds
     graphql: bool = True
     # What GraphQL ``users`` without a ``status`` lists: every status (None), or only one, as REST's
     # ``GET /users`` does ("active"). Zoom documents neither; the product must be complete under both.
@@ -89,6 +92,33 @@ def json_outcome(status: int, body: object, headers: dict[str, str] | None = Non
     return Outcome(status, orjson.dumps(body), headers or {})
 
 
+def resolve_scopes(scopes: tuple[str, ...] | str) -> tuple[str, ...]:
+    """What a token holds: every classic scope (apps created before 2024), every granular one (since), or
+    an explicit list (a scope missing)."""
+    if scopes == "classic":
+        return ALL_SCOPES
+    if scopes == "granular":
+        return GRANULAR_SCOPES
+    if isinstance(scopes, str):
+        raise ValueError(f"scopes must be 'classic', 'granular' or a list of scopes, got {scopes!r}")
+    return tuple(scopes)
+
+
+def scope_refusal(
+    granted: tuple[str, ...], classic: tuple[str, ...], granular: tuple[str, ...]
+) -> Outcome | None:
+    """Zoom's answer to a token holding none of an operation's scopes, in the token's family: a token with
+    any granular scope is a granular app's (4711, naming the granular scopes), else a classic one (4700)."""
+    have = set(granted)
+    if have & set(classic) or have & set(granular):
+        return None
+    if have & GRANULAR_SET:
+        message = f"Invalid access token, does not contain scopes:[{', '.join(granular)}]."
+        return json_outcome(400, {"code": 4711, "message": message})
+    message = f"Invalid access token, does not contain scopes: [{', '.join(classic)}]."
+    return json_outcome(400, {"code": 4700, "message": message})
+
+
 class App:
     """The request pipeline, independent of sockets."""
 
@@ -108,7 +138,7 @@ class App:
             client_id=config.client_id,
             client_secret=config.client_secret,
             ttl=config.token_ttl_s,
-            scopes=config.scopes,
+            scopes=resolve_scopes(config.scopes),
             invalidate_previous=config.invalidate_previous_tokens,
         )
         self.limiter = RateLimiter(
@@ -167,7 +197,11 @@ class App:
         return (cfg.latency_ms + jitter) / 1000.0
 
     def _gate(
-        self, endpoint: str, category: str | None, scopes: tuple[str, ...], headers: Any
+        self,
+        endpoint: str,
+        category: str | None,
+        scopes: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...],
+        headers: Any,
     ) -> Outcome | None:
         """Auth, storms, scopes and rate limits: an ``Outcome`` to send instead, or None to go on."""
         draw = self.faults.draw()
@@ -187,19 +221,22 @@ class App:
                 "X-RateLimit-Remaining": "0",
                 "Retry-After": "1",
             }
+            body = {"code": 429, "message": QPS_MESSAGE}
             return self._finish(
-                endpoint, category, json_outcome(429, {"code": 429, "message": QPS_MESSAGE}, storm_headers)
+                endpoint, category, json_outcome(429, body, self.faults.bare_429(storm_headers))
             )
-        if scopes and not set(scopes) & set(self.tokens.scopes):
-            message = f"Invalid access token, does not contain scopes: [{', '.join(scopes)}]."
-            return self._finish(endpoint, category, json_outcome(400, {"code": 4700, "message": message}))
+        for classic, granular in scopes:  # every operation the request performs (GraphQL: each root field)
+            refusal = scope_refusal(self.tokens.scopes, classic, granular)
+            if refusal is not None:
+                return self._finish(endpoint, category, refusal)
         decision_headers: dict[str, str] = {}
         if category is not None:
             decision = self.limiter.charge(category)
             self.stats.units(category, 1, decision.allowed)
             if not decision.allowed:
                 body = {"code": 429, "message": decision.message}
-                return self._finish(endpoint, category, json_outcome(429, body, decision.headers))
+                bare = self.faults.bare_429(decision.headers)
+                return self._finish(endpoint, category, json_outcome(429, body, bare))
             decision_headers = decision.headers
         if draw.kind in ("reset", "error", "timeout"):
             self.faults.applied(draw.kind)
@@ -232,7 +269,7 @@ class App:
             return outcome
         route, raw_params = found
         endpoint = "/v2" + route.template
-        gate = self._gate(endpoint, route.category, route.scopes, headers)
+        gate = self._gate(endpoint, route.category, ((route.scopes, route.granular),), headers)
         if gate is not None and gate.status:
             gate.hold += hold
             return gate
@@ -240,6 +277,11 @@ class App:
         if gate.fault == "reset":
             gate.hold += hold
             return gate
+        if route.template.startswith("/report/") and self.config.plan == "free":
+            # Zoom's OpenAPI file, every report operation: "Prerequisites: Pro or higher plan".
+            message = f"Only available for paid account: {self.tokens.account_id}."
+            refusal = json_outcome(400, {"code": 200, "message": message}, gate.headers)
+            return self._finish(endpoint, route.category, refusal)
         parsed_query = dict(parse_qsl(query, keep_blank_values=True))
         token = parsed_query.get("next_page_token")
         if token and self.faults.page_token_expires(token):
@@ -253,6 +295,9 @@ class App:
             tokens=self.pages,
             plan=self.config.plan,
             page_cap=self.config.page_size_cap,
+            max_page=route.max_page,
+            page_number=route.page_number,
+            pending_lookup=self.faults.pending_lookup_fails,
         )
         settings = self.faults.settings
         status, body = dispatch(route, raw_params, req, drift=settings.drift)
@@ -297,6 +342,10 @@ class App:
             return self._finish(
                 endpoint, None, json_outcome(400, {"errors": [{"message": f"Invalid JSON body: {exc}"}]})
             )
+        for classic, granular in needed_scopes(payload.get("query")):
+            refusal = scope_refusal(self.tokens.scopes, classic, granular)
+            if refusal is not None:
+                return self._finish(endpoint, None, refusal)
         from etl.simulator.graphql import GraphQLContext
 
         with self._graphql_lock:

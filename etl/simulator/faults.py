@@ -21,6 +21,11 @@ random knob, in arrival order, so the same seed and the same request sequence gi
   see ``etl.simulator.rest.mangle``. ``bad_record_endpoints`` limits it to some route templates
   (``"/report/activities"``); empty means every list endpoint; ``bad_record_kinds`` limits the kinds.
   ``FaultInjector.mangled`` logs each spoiled item;
+- ``bare_429_rate``: the share of 429 answers (rate limits and storms) sent without ``Retry-After`` and
+  without any ``X-RateLimit-*`` header, as some real ones are (devforum t/18928); its own RNG;
+- ``pending_lookup_failure_rate``: the share of pending users whose lookup by email (``GET /users/{email}``)
+  fails, chosen by content (the user, the seed), half with 1001 (HTTP 404, "not exist") and half with 1120
+  (HTTP 400, invitation expired), as real lookups sometimes do (devforum t/98314);
 - ``page_token_expiry_every``: every N-th distinct ``next_page_token`` presented is found expired (error
   300), once: the listing restarts, and the same token works the next time, so a listing restarts at most
   once per page (Zoom's tokens live 15 minutes: a long backfill meets this).
@@ -56,6 +61,8 @@ class FaultSettings:
     bad_record_endpoints: tuple[str, ...] = ()
     bad_record_kinds: tuple[str, ...] = ()  # empty: every kind of etl.simulator.rest.mangle.KINDS
     page_token_expiry_every: int = 0
+    bare_429_rate: float = 0.0
+    pending_lookup_failure_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in (
@@ -67,6 +74,8 @@ class FaultSettings:
             "graphql_error_rate",
             "malformed_rate",
             "bad_record_rate",
+            "bare_429_rate",
+            "pending_lookup_failure_rate",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -132,13 +141,24 @@ class FaultInjector:
         self._rng = random.Random(f"faults:{seed}")
         self._malformed_rng = random.Random(f"malformed:{seed}")
         self._graphql_rng = random.Random(f"graphql-error:{seed}")
+        self._bare_rng = random.Random(f"bare-429:{seed}")
         self.seed = seed
         self.mangled: list[dict[str, object]] = []
         self._settings = settings
         self._storm_left = settings.storm_requests
         self.requests = 0
         self.injected: dict[str, int] = dict.fromkeys(
-            (*KINDS, "token_expiry", "malformed", "bad_record", "page_token_expiry", "graphql_error"), 0
+            (
+                *KINDS,
+                "token_expiry",
+                "malformed",
+                "bad_record",
+                "page_token_expiry",
+                "graphql_error",
+                "bare_429",
+                "pending_lookup",
+            ),
+            0,
         )
         self._follow_ups: set[str] = set()
 
@@ -198,6 +218,27 @@ class FaultInjector:
                 return False
             self.injected["graphql_error"] += 1
             return True
+
+    def bare_429(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers to send with one 429: as given, or none of them (``bare_429_rate``)."""
+        with self._lock:
+            rate = self._settings.bare_429_rate
+            if rate <= 0 or self._bare_rng.random() >= rate:
+                return headers
+            self.injected["bare_429"] += 1
+            return {}
+
+    def pending_lookup_fails(self, email: str) -> int:
+        """0, or the Zoom code (1001 or 1120) a lookup by email of this pending user fails with."""
+        rate = self._settings.pending_lookup_failure_rate
+        if rate <= 0:
+            return 0
+        draw = random.Random(f"pending-lookup:{self.seed}:{email.lower()}").random()
+        if draw >= rate:
+            return 0
+        with self._lock:
+            self.injected["pending_lookup"] += 1
+        return 1001 if draw < rate / 2 else 1120
 
     def page_token_expires(self, token: str) -> bool:
         """Called for each REST request that presents a ``next_page_token``: True when that token is the

@@ -246,7 +246,7 @@ class GeneratedAccount:
         if m is None:
             return []
         found = [
-            w
+            self._webinar_at(w, now)
             for w in self._webinars.values()
             if w.host_id == m.user.id
             and w.created_at <= now
@@ -256,7 +256,16 @@ class GeneratedAccount:
 
     def webinar(self, webinar_id: int, now: datetime) -> Webinar | None:
         w = self._webinars.get(webinar_id)
-        return w if w is not None and w.created_at <= now else None
+        return self._webinar_at(w, now) if w is not None and w.created_at <= now else None
+
+    def _webinar_at(self, webinar: Webinar, now: datetime) -> Webinar:
+        """A recurring webinar shows its latest held instance's uuid, as a recurring meeting does (Zoom: "each
+        webinar instance generates a webinar UUID"; before the first is held, the definition's own)."""
+        if webinar.type == 9:
+            past = self.webinar_instances_of(webinar.id, now)
+            if past:
+                return replace(webinar, uuid=max(past, key=lambda i: i.start_time).uuid)
+        return webinar
 
     def webinar_instance(self, uuid: str, now: datetime) -> WebinarInstance | None:
         w = self._webinar_by_uuid.get(uuid)

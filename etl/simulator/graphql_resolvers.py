@@ -33,6 +33,7 @@ from etl.simulator.graphql_items import (
     webinar_item,
 )
 from etl.simulator.model import Account, MeetingInstance, User
+from etl.simulator.rest.common import RECENT_MONTHS, YEAR, add_months
 
 if TYPE_CHECKING:
     from etl.simulator.graphql import GraphQLContext
@@ -106,12 +107,20 @@ def parse_day(text: str, name: str) -> date:
         raise error(f"Argument '{name}' must be a date yyyy-mm-dd, got {text!r}.", "BAD_USER_INPUT") from None
 
 
-def window(args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) in UTC from inclusive ``from``/``to`` dates (defaults: the 30 days up to today)."""
+def window(args: dict[str, Any], now: datetime, *, recent: bool) -> tuple[datetime, datetime]:
+    """[start, end) in UTC from inclusive ``from``/``to`` dates (defaults: the 30 days up to today).
+
+    The REST rules of the operation each field is modelled on apply (Zoom documents none for GraphQL, so
+    the simulator assumes the strict ones): at most one month per window and, if ``recent`` (reports),
+    nothing before the last six months."""
     to_day = parse_day(args["to"], "to") if args.get("to") else now.date()
     from_day = parse_day(args["from"], "from") if args.get("from") else to_day - DEFAULT_WINDOW
     if from_day > to_day:
         raise error(f"'from' ({from_day}) is after 'to' ({to_day}).", "BAD_USER_INPUT")
+    if args.get("from") and to_day > add_months(from_day, 1):  # the default (30 days) always fits
+        raise error("The date range must be within one month.", "BAD_USER_INPUT")
+    if recent and from_day < add_months(now.date(), -RECENT_MONTHS):
+        raise error("Only provide report in recent 6 months.", "BAD_USER_INPUT")
     start = datetime(from_day.year, from_day.month, from_day.day, tzinfo=UTC)
     end = datetime(to_day.year, to_day.month, to_day.day, tzinfo=UTC) + timedelta(days=1)
     return start, end
@@ -164,7 +173,7 @@ def meetings_of(user: User, info: GraphQLResolveInfo, args: dict[str, Any]) -> d
     now = req.ctx.now
     kind = args["meetingType"]
     if kind == "PREVIOUS_MEETINGS":
-        start, end = window(args, now)
+        start, end = window(args, now, recent=True)
         fp = fingerprint("meetings", user.id, kind, start, end)
         bounds = page_bounds(args, fp)
         charge(info, "heavy")
@@ -195,7 +204,7 @@ def resolve_user_meetings(src: dict[str, Any], info: GraphQLResolveInfo, **args:
 def resolve_user_recordings(src: dict[str, Any], info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
     req: Request = info.context
     user: User = src["_src"]
-    start, end = window(args, req.ctx.now)
+    start, end = window(args, req.ctx.now, recent=False)
     fp = fingerprint("recordings", user.id, start, end)
     bounds = page_bounds(args, fp)
     charge(info, "medium")
@@ -238,6 +247,8 @@ def participants_of(
     instance: MeetingInstance, info: GraphQLResolveInfo, args: dict[str, Any]
 ) -> dict[str, Any]:
     req: Request = info.context
+    if instance.start_time < req.ctx.now - YEAR:  # REST: 12702 "Can not access meeting a year ago."
+        raise error(f"Meeting {instance.uuid} is older than a year.", "NOT_FOUND")
     fp = fingerprint("participants", instance.uuid)
     bounds = page_bounds(args, fp)
     charge(info, "heavy")
@@ -283,6 +294,10 @@ def resolve_daily_report(_src: object, info: GraphQLResolveInfo, **args: Any) ->
     year, month = args["year"], args["month"]
     if not 1 <= month <= 12:
         raise error(f"Argument 'month' must be 1-12, got {month}.", "BAD_USER_INPUT")
+    today = req.ctx.now.date()
+    oldest = add_months(today.replace(day=1), -RECENT_MONTHS)
+    if not (oldest.year, oldest.month) <= (year, month) <= (today.year, today.month):
+        raise error("Only provide report in recent 6 months.", "BAD_USER_INPUT")
     fp = fingerprint("dailyReport", year, month)
     bounds = page_bounds(args, fp)
     charge(info, "heavy")

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from etl.config import AccountSettings, Secret, Settings
+from etl.errors import ApiError
 from etl.extract import extract, plan
 from etl.extract.windows import report_floor
 from etl.http.client import ZoomClient
@@ -159,11 +160,15 @@ def test_free_plan_uses_rest_without_asking_graphql(
     simulator_factory: Callable[..., RunningSimulator],
 ) -> None:
     sim = simulator_factory(plan="free", rate_scale=SCALE)
-    result = sync(sim, streams=["users", "meetings", "daily_usage"])
+    result = sync(sim, streams=["users", "meetings"])
     reasons = {c.stream: c.reason for c in result.choices}
-    assert all("free plan" in reasons[name] for name in ("users", "meetings", "daily_usage"))
+    assert all("free plan" in reasons[name] for name in ("users", "meetings"))
     assert "/v3/graphql" not in sim.stats()["by_endpoint"]
     assert {r["id"] for r, _ in result.records("users")} == {u.id for u in sim.account.users(sim.clock.now())}
+    # Zoom's reports need Pro or higher (code 200 on Free): a report stream fails with Zoom's reason.
+    with pytest.raises(ApiError, match="paid account") as refused:
+        sync(sim, streams=["daily_usage"])
+    assert refused.value.code == 200
 
 
 def test_graphql_refused_on_free_plan_falls_back_to_rest(

@@ -200,8 +200,8 @@ def test_meeting_ids_come_back_as_exact_64_bit_numbers(endpoint: GraphQLEndpoint
     [
         ("users", {"first": 5}, ["medium"]),
         ("meetings", {"first": 5, "userId": "HOST"}, ["medium"]),
-        ("meeting_instances", {"first": 5, "userId": "HOST", "from": "2026-10-01"}, ["heavy"]),
-        ("recordings", {"first": 5, "userId": "HOST", "from": "2026-10-01"}, ["light", "medium"]),
+        ("meeting_instances", {"first": 5, "userId": "HOST", "from": "2026-10-05"}, ["heavy"]),
+        ("recordings", {"first": 5, "userId": "HOST", "from": "2026-10-05"}, ["light", "medium"]),
         ("daily_usage", {"first": 31, "year": 2026, "month": 10}, ["heavy"]),
     ],
 )
@@ -219,7 +219,7 @@ def test_nested_participants_cost_one_heavy_call_per_meeting(
 ) -> None:
     host = host_with_most_meetings(account)
     text = """query($userId: String!) {
-      meetings(userId: $userId, meetingType: PREVIOUS_MEETINGS, from: "2026-09-01", first: 300) {
+      meetings(userId: $userId, meetingType: PREVIOUS_MEETINGS, from: "2026-10-05", first: 300) {
         edges { uuid participants(first: 300) { edges { name joinTime } pageInfo { cursor } } }
       }
     }"""
@@ -301,7 +301,7 @@ def test_advancing_now_reveals_more_previous_meetings(endpoint: GraphQLEndpoint,
     def instances(now: datetime) -> int:
         total = 0
         for u in account.users(now):
-            variables = {"userId": u.id, "from": "2026-01-01", "to": "2027-12-31", "first": 300}
+            variables = {"userId": u.id, "from": "2026-10-20", "to": "2026-11-19", "first": 300}
             total += len(ok(endpoint, query("meeting_instances"), variables, now=now)["meetings"]["edges"])
         return total
 
@@ -346,8 +346,8 @@ def test_fast_executor_answers_exactly_like_graphql_core(account: Account) -> No
         "users": {"first": 300},
         "users_with_meetings": {"first": 300},
         "meetings": {"first": 300, "userId": host},
-        "meeting_instances": {"first": 300, "userId": host, "from": "2026-09-01"},
-        "recordings": {"first": 300, "userId": host, "from": "2026-10-01"},
+        "meeting_instances": {"first": 300, "userId": host, "from": "2026-10-05"},
+        "recordings": {"first": 300, "userId": host, "from": "2026-10-05"},
         "daily_usage": {"first": 31, "year": 2026, "month": 10},
     }
     for name, variables in cases.items():
@@ -355,3 +355,28 @@ def test_fast_executor_answers_exactly_like_graphql_core(account: Account) -> No
             assert run(fast, query(name), variables, **knobs) == run(
                 stock, query(name), variables, **knobs
             ), name
+
+
+def test_graphql_applies_the_rest_window_rules(endpoint: GraphQLEndpoint, account: Account) -> None:
+    """Zoom documents no window rules for GraphQL; the simulator assumes REST's (one month per window, six
+    months back for reports, a year for participants), so a client passing here is safe under either."""
+    host = host_with_most_meetings(account)
+    cases = {
+        "meeting_instances": {"first": 5, "userId": host, "from": "2026-09-01", "to": "2026-10-15"},
+        "recordings": {"first": 5, "userId": host, "from": "2026-09-01", "to": "2026-10-15"},
+    }
+    for name, variables in cases.items():
+        status, body = run(endpoint, query(name), variables)
+        assert status == 200 and body["errors"][0]["message"] == "The date range must be within one month."
+    old = {"first": 5, "userId": host, "from": "2026-04-01", "to": "2026-04-20"}
+    status, body = run(endpoint, query("meeting_instances"), old)
+    assert body["errors"][0]["message"] == "Only provide report in recent 6 months."
+    status, body = run(endpoint, query("daily_usage"), {"first": 31, "year": 2026, "month": 4})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    now = account.epoch
+    inst = account.instances_in_window(now - timedelta(days=20), now, now, reported_only=True)[0]
+    later = account.epoch + timedelta(days=370)
+    status, body = run(
+        endpoint, query("meeting_participants"), {"first": 5, "meetingId": inst.uuid}, now=later
+    )
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"

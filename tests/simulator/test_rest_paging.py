@@ -65,9 +65,37 @@ def test_participants_come_exactly_once_with_rejoins_kept(client) -> None:
     ]
 
 
-def test_page_size_is_capped_at_300(client) -> None:
-    assert client.get_ok("/v2/users?page_size=5000")["page_size"] == 300
+def test_page_size_above_the_documented_maximum_is_refused(client) -> None:
+    """The OpenAPI file gives ``page_size`` a maximum of 300: above it is an invalid field, not a silent cap
+    (a client must not rely on one). Where the file documents no maximum the page is capped at 300."""
+    assert client.get_ok("/v2/users?page_size=300")["page_size"] == 300
     assert client.get_ok("/v2/users")["page_size"] == 30
+    status, _, body = client.get("/v2/users?page_size=301")
+    assert (status, body["code"]) == (400, 300) and "maximum of 300" in body["message"]
+    today = client.sim.clock.now().date()
+    window = f"from={today - timedelta(days=20)}&to={today}"
+    assert client.get_ok(f"/v2/report/activities?{window}&page_size=5000")["page_size"] == 300
+
+
+def test_page_number_is_ignored_where_the_openapi_file_does_not_list_it(client) -> None:
+    """``page_number`` is deprecated; an operation that no longer lists it serves its first page (like any
+    undeclared parameter), so a client paging by number there sees the same page again, never the second."""
+    sim = client.sim
+    now = sim.clock.now()
+    instance = next(
+        i
+        for i in sim.account.instances_in_window(now - timedelta(days=28), now, now, reported_only=True)
+        if len(sim.account.participants(i, now)) > 2
+    )
+    path = f"/v2/past_meetings/{quote(quote(instance.uuid, safe=''), safe='')}/participants?page_size=2"
+    first = client.get_ok(path)
+    assert first["next_page_token"]
+    assert client.get_ok(path + "&page_number=2")["participants"] == first["participants"]
+    # where the file lists it (deprecated), it still pages
+    assert (
+        client.get_ok("/v2/users?page_size=1&page_number=2")["users"]
+        != client.get_ok("/v2/users?page_size=1")["users"]
+    )
 
 
 def test_last_page_has_an_empty_token(client) -> None:

@@ -56,3 +56,36 @@ def test_webinar_definition_and_instances(client) -> None:
     listed = client.get_ok(f"/v2/past_webinars/{instance.id}/instances")["webinars"]
     assert instance.uuid in {w["uuid"] for w in listed}
     assert client.get("/v2/webinars/123")[0] == 404
+
+
+def test_a_recurring_webinar_is_listed_with_its_latest_instance_uuid_like_a_meeting(client) -> None:
+    """Zoom: "each webinar instance generates a webinar UUID". A recurring webinar's listing, like a recurring
+    meeting's, carries the uuid of its latest held instance (it used to carry one no instance had)."""
+    sim = client.sim
+    now = sim.clock.now()
+    recurring = [
+        (u, w)
+        for u in sim.account.users(now, "active")
+        for w in sim.account.webinars(u.id, now)
+        if w.type == 9
+    ]
+    assert recurring
+    for host, webinar in recurring:
+        held = sim.account.webinar_instances_of(webinar.id, now)
+        assert held
+        latest = max(held, key=lambda i: i.start_time).uuid
+        listed = {
+            w["id"]: w["uuid"]
+            for w in client.get_ok(f"/v2/users/{host.id}/webinars?page_size=300")["webinars"]
+        }
+        assert listed[webinar.id] == latest
+        assert client.get_ok(f"/v2/webinars/{webinar.id}")["uuid"] == latest
+        instances = client.get_ok(f"/v2/past_webinars/{webinar.id}/instances")["webinars"]
+        assert latest in {i["uuid"] for i in instances}
+    meeting = next(
+        m
+        for u in sim.account.users(now, "active")
+        for m in sim.account.scheduled_meetings(u.id, now)
+        if m.type == 8
+    )
+    assert meeting.uuid in {i.uuid for i in sim.account.instances_of_meeting(meeting.id, now)}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from etl.simulator.rest import meetings, metrics, recordings, reports, users, webinars
+from etl.simulator.rest import extras, meetings, metrics, recordings, reports, users, webinars
 from etl.simulator.rest.common import Request
 from etl.simulator.rest.errors import ApiError
 
@@ -29,47 +29,259 @@ DASHBOARD = ("dashboard_meetings:read:admin", "dashboard:read:admin")
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """One read endpoint. ``scopes`` (classic) and ``granular`` are the two families Zoom issues; a token
+    holding any one scope of either list is let in. ``max_page`` is the OpenAPI file's ``page_size``
+    maximum, refused above it (0: none documented; a paged listing is then capped at 300 silently);
+    ``page_number``: the operation still lists that parameter."""
+
     template: str  # relative to /v2, e.g. "/users/{userId}/meetings"
     category: str  # light | medium | heavy | resource_intensive
-    scopes: tuple[str, ...]  # any one of them grants access
+    scopes: tuple[str, ...]  # classic; any one of them grants access
     handler: Handler
+    granular: tuple[str, ...] = ()  # granular (apps created since 2024); any one grants access
+    max_page: int = 0
+    page_number: bool = False
 
     @property
     def segments(self) -> tuple[str, ...]:
         return tuple(self.template[1:].split("/"))
 
 
+def _g(name: str) -> tuple[str, ...]:
+    """A granular scope in its admin and user-level forms (``webinar:read:list_webinars[:admin]``)."""
+    return (f"{name}:admin", name)
+
+
+# Granular names: the OpenAPI file's ``x-granular-scopes`` where it has them (webinars, /metrics/meetings);
+# elsewhere Zoom's published names for the operation (FACTS.md §5), tested against the file where it has them.
 ROUTES: tuple[Route, ...] = (
-    Route("/users", "medium", ("user:read:admin",), users.list_users),
-    Route("/users/{userId}", "light", ("user:read:admin", "user:read", "user_info:read"), users.get_user),
-    Route("/users/{userId}/meetings", "medium", MEETING, meetings.list_meetings),
-    Route("/meetings/{meetingId}", "light", MEETING, meetings.get_meeting),
-    Route("/past_meetings/{meetingId}", "light", MEETING, meetings.past_meeting),
-    Route("/past_meetings/{meetingId}/participants", "medium", MEETING, meetings.past_participants),
-    Route("/past_meetings/{meetingId}/instances", "medium", MEETING, meetings.past_instances),
-    Route("/report/users/{userId}/meetings", "heavy", REPORT, reports.user_meetings),
-    Route("/report/meetings/{meetingId}", "heavy", REPORT, reports.meeting_details),
-    Route("/report/meetings/{meetingId}/participants", "heavy", REPORT, reports.meeting_participants),
-    Route("/users/{userId}/webinars", "medium", WEBINAR, webinars.list_webinars),
-    Route("/webinars/{webinarId}", "light", WEBINAR, webinars.get_webinar),
-    Route("/past_webinars/{webinarId}/instances", "light", WEBINAR, webinars.past_instances),
-    Route("/past_webinars/{webinarId}/participants", "medium", WEBINAR, webinars.past_participants),
-    Route("/past_webinars/{webinarId}/absentees", "heavy", WEBINAR, webinars.absentees),
-    Route("/report/webinars/{webinarId}", "heavy", REPORT, webinars.report_details),
-    Route("/report/webinars/{webinarId}/participants", "heavy", REPORT, webinars.report_participants),
+    Route(
+        "/users", "medium", ("user:read:admin",), users.list_users, ("user:read:list_users:admin",), 300, True
+    ),
+    Route(
+        "/users/{userId}",
+        "light",
+        ("user:read:admin", "user:read", "user_info:read"),
+        users.get_user,
+        _g("user:read:user"),
+    ),
+    Route(
+        "/users/{userId}/meetings",
+        "medium",
+        MEETING,
+        meetings.list_meetings,
+        _g("meeting:read:list_meetings"),
+        300,
+        True,
+    ),
+    Route("/meetings/{meetingId}", "light", MEETING, meetings.get_meeting, _g("meeting:read:meeting")),
+    Route(
+        "/past_meetings/{meetingId}", "light", MEETING, meetings.past_meeting, _g("meeting:read:past_meeting")
+    ),
+    Route(
+        "/past_meetings/{meetingId}/participants",
+        "medium",
+        MEETING,
+        meetings.past_participants,
+        _g("meeting:read:list_past_participants"),
+        300,
+    ),
+    Route(
+        "/past_meetings/{meetingId}/instances",
+        "medium",
+        MEETING,
+        meetings.past_instances,
+        _g("meeting:read:list_past_instances"),
+    ),
+    Route(
+        "/meetings/{meetingId}/registrants",
+        "medium",
+        MEETING,
+        extras.meeting_registrants,
+        _g("meeting:read:list_registrants"),
+        300,
+        True,
+    ),
+    Route(
+        "/meetings/{meetingId}/registrants/questions",
+        "light",
+        MEETING,
+        extras.meeting_questions,
+        _g("meeting:read:list_registration_questions"),
+    ),
+    Route(
+        "/meetings/{meetingId}/polls", "light", MEETING, extras.meeting_polls, _g("meeting:read:list_polls")
+    ),
+    Route(
+        "/past_meetings/{meetingId}/polls",
+        "medium",
+        MEETING,
+        extras.past_meeting_polls,
+        _g("meeting:read:list_past_polls"),
+    ),
+    Route(
+        "/past_meetings/{meetingId}/qa", "medium", MEETING, extras.past_meeting_qa, _g("meeting:read:past_qa")
+    ),
+    Route(
+        "/report/users/{userId}/meetings",
+        "heavy",
+        REPORT,
+        reports.user_meetings,
+        ("report:read:list_meetings:admin",),
+        300,
+    ),
+    Route(
+        "/report/meetings/{meetingId}",
+        "heavy",
+        REPORT,
+        reports.meeting_details,
+        ("report:read:meeting:admin",),
+    ),
+    Route(
+        "/report/meetings/{meetingId}/participants",
+        "heavy",
+        REPORT,
+        reports.meeting_participants,
+        ("report:read:list_meeting_participants:admin",),
+        300,
+    ),
+    Route(
+        "/users/{userId}/webinars",
+        "medium",
+        WEBINAR,
+        webinars.list_webinars,
+        _g("webinar:read:list_webinars"),
+        300,
+        True,
+    ),
+    Route("/webinars/{webinarId}", "light", WEBINAR, webinars.get_webinar, _g("webinar:read:webinar")),
+    Route(
+        "/webinars/{webinarId}/registrants",
+        "medium",
+        WEBINAR,
+        extras.webinar_registrants,
+        _g("webinar:read:list_registrants"),
+        300,
+        True,
+    ),
+    Route(
+        "/webinars/{webinarId}/registrants/questions",
+        "light",
+        WEBINAR,
+        extras.webinar_questions,
+        _g("webinar:read:list_registration_questions"),
+    ),
+    Route(
+        "/webinars/{webinarId}/panelists",
+        "medium",
+        WEBINAR,
+        extras.webinar_panelists,
+        _g("webinar:read:list_panelists"),
+    ),
+    Route(
+        "/webinars/{webinarId}/polls", "light", WEBINAR, extras.webinar_polls, _g("webinar:read:list_polls")
+    ),
+    Route(
+        "/webinars/{webinarId}/tracking_sources",
+        "medium",
+        WEBINAR,
+        extras.webinar_tracking_sources,
+        _g("webinar:read:list_tracking_sources"),
+    ),
+    Route(
+        "/past_webinars/{webinarId}/instances",
+        "light",
+        WEBINAR,
+        webinars.past_instances,
+        _g("webinar:read:list_past_instances"),
+    ),
+    Route(
+        "/past_webinars/{webinarId}/participants",
+        "medium",
+        WEBINAR,
+        webinars.past_participants,
+        _g("webinar:read:list_past_participants"),
+        300,
+    ),
+    Route(
+        "/past_webinars/{webinarId}/absentees",
+        "heavy",
+        WEBINAR,
+        webinars.absentees,
+        _g("webinar:read:list_absentees"),
+        300,
+    ),
+    Route(
+        "/past_webinars/{webinarId}/polls",
+        "medium",
+        WEBINAR,
+        extras.past_webinar_polls,
+        _g("webinar:read:list_past_polls"),
+    ),
+    Route(
+        "/past_webinars/{webinarId}/qa", "medium", WEBINAR, extras.past_webinar_qa, _g("webinar:read:past_qa")
+    ),
+    Route(
+        "/report/webinars/{webinarId}",
+        "heavy",
+        REPORT,
+        webinars.report_details,
+        ("report:read:webinar:admin",),
+    ),
+    Route(
+        "/report/webinars/{webinarId}/participants",
+        "heavy",
+        REPORT,
+        webinars.report_participants,
+        ("report:read:list_webinar_participants:admin",),
+        300,
+    ),
     Route(
         "/users/{userId}/recordings",
         "medium",
         ("recording:read:admin", "recording:read"),
         recordings.list_recordings,
+        _g("cloud_recording:read:list_user_recordings"),
+        300,
     ),
-    Route("/report/daily", "heavy", REPORT, reports.daily),
-    Route("/report/users", "heavy", REPORT, reports.active_users),
-    Route("/report/activities", "heavy", REPORT, reports.activities),
-    Route("/report/operationlogs", "heavy", REPORT, reports.operation_logs),
-    Route("/metrics/meetings", "resource_intensive", DASHBOARD, metrics.list_meetings),
-    Route("/metrics/meetings/{meetingId}/participants", "heavy", DASHBOARD[:1], metrics.meeting_participants),
+    Route("/report/daily", "heavy", REPORT, reports.daily, ("report:read:daily_usage:admin",)),
+    Route(
+        "/report/users", "heavy", REPORT, reports.active_users, ("report:read:list_users:admin",), 300, True
+    ),
+    Route("/report/activities", "heavy", REPORT, reports.activities, ("report:read:user_activities:admin",)),
+    Route(
+        "/report/operationlogs",
+        "heavy",
+        REPORT,
+        reports.operation_logs,
+        ("report:read:operation_logs:admin",),
+        300,
+    ),
+    Route(
+        "/metrics/meetings",
+        "resource_intensive",
+        DASHBOARD,
+        metrics.list_meetings,
+        ("dashboard:read:list_meetings:admin",),
+        300,
+    ),
+    Route(
+        "/metrics/meetings/{meetingId}/participants",
+        "heavy",
+        DASHBOARD[:1],
+        metrics.meeting_participants,
+        ("dashboard:read:list_meeting_participants:admin",),
+        300,
+    ),
 )
+# Classic and granular scopes every route above can ask for (what ``scopes="classic"|"granular"`` grants).
+CLASSIC_SCOPES: tuple[str, ...] = tuple(
+    dict.fromkeys(s for r in ROUTES for s in r.scopes if s.endswith(":admin"))
+)
+GRANULAR_SCOPES: tuple[str, ...] = tuple(
+    dict.fromkeys(s for r in ROUTES for s in r.granular if s.endswith(":admin"))
+)
+ROUTE_BY_TEMPLATE: dict[str, Route] = {r.template: r for r in ROUTES}
 
 _BY_LENGTH: dict[int, list[Route]] = {}
 for _route in ROUTES:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from etl.simulator.model import Account, Meeting, MeetingInstance, Participant, User, WebinarInstance
 from etl.simulator.rest.errors import ApiError
-from etl.simulator.rest.paging import Page, PageTokens, paginate, query_key
+from etl.simulator.rest.paging import Page, PageTokens, paginate, query_key, refuse_above
 
 T = TypeVar("T")
 YEAR = timedelta(days=365)
@@ -35,12 +35,25 @@ class Request:
     plan: str
     extra: dict[str, object] = field(default_factory=dict)
     page_cap: int = 0  # a lower page-size cap than Zoom's (0: none), so small accounts page too
+    max_page: int = 0  # the OpenAPI file's page_size maximum: a larger page_size is refused (0: capped)
+    page_number: bool = False  # the OpenAPI file still lists ``page_number`` for this operation
+    pending_lookup: Callable[[str], int] = lambda _email: 0  # a failing pending user's lookup: its code
 
     def page(self, items: Sequence[T], *, maximum: int = 300, default: int = 30) -> Page[T]:
         key = query_key(self.template, self.params, self.query)
+        if self.max_page:
+            refuse_above(self.query, self.max_page)
         if self.page_cap:
             maximum, default = min(maximum, self.page_cap), min(default, self.page_cap)
-        return paginate(self.tokens, key, self.query, items, maximum=maximum, default=default)
+        return paginate(
+            self.tokens,
+            key,
+            self.query,
+            items,
+            maximum=maximum,
+            default=default,
+            page_number=self.page_number,
+        )
 
 
 def envelope(page: Page[Any], list_key: str, items: list[dict], *, legacy: bool = False) -> dict[str, object]:

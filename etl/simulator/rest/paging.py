@@ -84,8 +84,17 @@ class PageTokens:
             return count
 
 
+def refuse_above(query: dict[str, str], maximum: int) -> None:
+    """A ``page_size`` above the operation's documented ``maximum`` (the OpenAPI file's schema) is refused:
+    the strict reading of the contract (Zoom has been seen to cap instead; a client must not rely on it)."""
+    raw = query.get("page_size", "")
+    if raw.isdigit() and int(raw) > maximum:
+        raise ApiError(400, 300, f"Invalid field: page_size {raw} is above the maximum of {maximum}.")
+
+
 def page_size(query: dict[str, str], maximum: int = 300, default: int = 30) -> int:
-    """Zoom's rule: default 30, silently capped at the endpoint's maximum."""
+    """Zoom's rule: default 30, capped at ``maximum`` (the simulator's own ``page_size_cap``, or 300 where
+    the OpenAPI file documents no maximum; a documented one is enforced first by ``refuse_above``)."""
     raw = query.get("page_size", "")
     if not raw:
         return default
@@ -104,12 +113,18 @@ def paginate(
     *,
     maximum: int = 300,
     default: int = 30,
+    page_number: bool = True,
 ) -> Page[T]:
-    """Slice ``items`` for this request: ``next_page_token`` wins over ``page_number``; ``""`` ends."""
+    """Slice ``items`` for this request: ``next_page_token`` wins over ``page_number``; ``""`` ends.
+
+    ``page_number`` False: the operation does not list that parameter, and it is ignored like any other
+    undeclared one (the first page is served), so a client relying on it sees no second page."""
     size = page_size(query, maximum, default)
     token = query.get("next_page_token", "")
     if token:
         offset = tokens.redeem(key, token)
+    elif not page_number:
+        offset = 0
     else:
         raw_number = query.get("page_number", "") or "1"
         try:

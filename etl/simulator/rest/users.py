@@ -51,6 +51,11 @@ def list_users(req: Request) -> tuple[int, dict]:
 
 def get_user(req: Request) -> tuple[int, dict]:
     u = user(req)
+    failure = req.pending_lookup(u.email) if u.status == "pending" and "@" in req.params["userId"] else 0
+    if failure == 1001:
+        raise ApiError(404, 1001, f"User {req.params['userId']} not exist or not belong to this account.")
+    if failure == 1120:
+        raise ApiError(400, 1120, "Invite expired. The invitation for this user has expired.")
     item = user_item(u)
     body: dict[str, object] = {
         **item,

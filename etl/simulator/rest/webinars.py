@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from etl.simulator.model import Webinar, WebinarInstance
 from etl.simulator.rest.common import (
+    RECENT_MONTHS,
     Request,
+    add_months,
     envelope,
     full_name,
     iso,
@@ -121,6 +123,9 @@ def report_details(req: Request) -> tuple[int, dict]:
 
 def report_participants(req: Request) -> tuple[int, dict]:
     i = webinar_instance(req, reported=True)
+    # Zoom's OpenAPI file: "You can get webinar participant reports for the last 6 months."
+    if i.start_time.date() < add_months(req.now.date(), -RECENT_MONTHS):
+        raise ApiError(400, 12702, "Can not access webinar participant reports older than 6 months.")
     registrant = "registrant_id" in req.query.get("include_fields", "")
     page = req.page(req.account.webinar_participants(i, req.now))
     items = [report_participant_item(p, registrant=registrant, stamp=iso_ms) for p in page.items]

@@ -109,7 +109,21 @@ class SyncResult:
         }
 
 
-Progress = Callable[[str, Mapping[str, int]], None]
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Where a running sync is, for a progress display: handed to ``sync(progress=...)`` after every
+    committed batch and, between commits, at most every ``TICK_SECONDS`` as events arrive."""
+
+    account_id: str
+    rows: Mapping[str, int]  # rows committed so far, per table
+    requests: Mapping[str, int]  # requests sent so far, per rate-limit category (retries included)
+    throttled: int  # 429 responses so far
+    streams_done: tuple[str, ...]  # "account_id/stream" of every stream that has fetched all it had to
+    streams_total: int  # streams x accounts
+
+
+Progress = Callable[[Snapshot], None]
+TICK_SECONDS = 0.5
 
 
 class Batch:
@@ -264,7 +278,7 @@ def _sync_account(
     options: SyncOptions,
     result: SyncResult,
     client: ZoomClient,
-    progress: Progress | None,
+    reporter: _Reporter,
 ) -> None:
     wh = loader.wh
     now = client.server_now()
@@ -287,6 +301,7 @@ def _sync_account(
         try:
             for event in events:
                 batch.add(event)
+                reporter.arrived(account.account_id, event)
                 crashpoints.reach("pipeline.event")
                 due = time.monotonic() - batch.opened >= options.batch_seconds
                 if batch.rows >= options.batch_rows or (due and batch):
@@ -294,8 +309,7 @@ def _sync_account(
                     _flush(loader, run_id, batch, result)
                     loading = True
                     batch = Batch(wh, run_id, part_rows=options.part_rows)
-                    if progress:
-                        progress(account.account_id, result.rows)
+                    reporter.committed(account.account_id)
         finally:
             # Whatever ends the loop (the end, an extraction error, a failed load), the download threads
             # are told to stop and are waited for here: left running, they block on the full event queue
@@ -308,29 +322,62 @@ def _sync_account(
             if batch:
                 _flush(loader, run_id, batch, result)
             loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
-        if progress:
-            progress(account.account_id, result.rows)
+        reporter.committed(account.account_id)
 
 
-def _reporting(
-    running: RunProgress,
-    requests: Mapping[str, int],
-    result: SyncResult,
-    client: ZoomClient,
-    progress: Progress | None,
-) -> Progress:
+class _Reporter:
     """After every committed batch: the progress file (``zoom-etl status`` while the sync runs), with the
-    requests of the accounts done plus this one's so far, then the caller's own progress display."""
+    requests of the accounts done plus this one's so far, then the caller's own progress display, which
+    also hears of streams that finished and, between commits, gets a fresh snapshot every ``TICK_SECONDS``."""
 
-    def on_progress(account_id: str, rows: Mapping[str, int]) -> None:
-        so_far = dict(requests)
-        for category, count in client.stats.by_category.items():
+    def __init__(
+        self,
+        running: RunProgress,
+        requests: Mapping[str, int],
+        throttled: int,
+        result: SyncResult,
+        client: ZoomClient,
+        progress: Progress | None,
+        done: list[str],
+        streams_total: int,
+    ) -> None:
+        self.running, self.requests, self.throttled, self.result = running, requests, throttled, result
+        self.client, self.progress, self.done, self.streams_total = client, progress, done, streams_total
+        self.shown = time.monotonic()
+
+    def committed(self, account_id: str) -> None:
+        snapshot = self._snapshot(account_id)
+        self.running.update(account_id, snapshot.rows, snapshot.requests, self.result.sources)
+        self._show(snapshot)
+
+    def arrived(self, account_id: str, event: Event) -> None:
+        if (
+            isinstance(event, Checkpoint)
+            and event.finished
+            and f"{account_id}/{event.stream}" not in self.done
+        ):
+            self.done.append(f"{account_id}/{event.stream}")
+        if self.progress is not None and time.monotonic() - self.shown >= TICK_SECONDS:
+            self._show(self._snapshot(account_id))
+
+    def _snapshot(self, account_id: str) -> Snapshot:
+        stats = self.client.stats
+        so_far = dict(self.requests)
+        for category, count in stats.by_category.items():
             so_far[category] = so_far.get(category, 0) + count
-        running.update(account_id, rows, so_far, result.sources)
-        if progress is not None:
-            progress(account_id, rows)
+        return Snapshot(
+            account_id,
+            dict(self.result.rows),
+            so_far,
+            self.throttled + stats.throttled,
+            tuple(self.done),
+            self.streams_total,
+        )
 
-    return on_progress
+    def _show(self, snapshot: Snapshot) -> None:
+        self.shown = time.monotonic()
+        if self.progress is not None:
+            self.progress(snapshot)
 
 
 def sync(
@@ -357,11 +404,21 @@ def sync(
         requests: dict[str, int] = {}
         error: ZoomEtlError | None = None
         running = RunProgress(settings.warehouse, run_id, tuple(names), started)
+        done: list[str] = []  # streams finished, as "account_id/stream"
         for account in settings.accounts:
             with ZoomClient(account, settings, transport=transport) as client:
-                on_progress = _reporting(running, requests, result, client, progress)
+                reporter = _Reporter(
+                    running,
+                    requests,
+                    result.throttled,
+                    result,
+                    client,
+                    progress,
+                    done,
+                    len(names) * len(settings.accounts),
+                )
                 try:
-                    _sync_account(loader, run_id, account, settings, options, result, client, on_progress)
+                    _sync_account(loader, run_id, account, settings, options, result, client, reporter)
                 except ZoomEtlError as exc:
                     error = exc
                     log.error("account %s: %s", account.account_id, exc)

@@ -43,7 +43,8 @@ def _register() -> None:
     from etl.cli.doctor import doctor_command
     from etl.cli.export import export_command
     from etl.cli.simulator import simulator
-    from etl.cli.sync import rebuild_command, status_command, streams_command, sync_command
+    from etl.cli.status import status_command, streams_command
+    from etl.cli.sync import rebuild_command, sync_command
 
     for command in (
         demo,

@@ -7,16 +7,18 @@ CLI can keep stdout for results and stderr for everything else.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("table", "csv", "json", "parquet")
 
@@ -39,8 +41,23 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def aligned(
+    names: Sequence[str], cells: Sequence[Sequence[str]], numeric: Sequence[bool], *, indent: str = ""
+) -> list[str]:
+    """Lines of a plain-text table: a header, a rule, the rows; ``numeric`` columns right-aligned."""
+    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        return (indent + "  ".join(parts)).rstrip()
+
+    return [line(names), indent + "  ".join("-" * w for w in widths), *(line(row) for row in cells)]
+
+
 def write_table(result: pa.Table, out: TextIO, *, max_rows: int | None = None) -> None:
     """An aligned plain-text table; numbers right-aligned; a footer when rows were cut."""
+    import pyarrow as pa
+
     names = result.column_names
     rows = result.slice(0, max_rows).to_pylist() if max_rows else result.to_pylist()
     cells = [[_cell(row[name]) for name in names] for row in rows]
@@ -48,16 +65,8 @@ def write_table(result: pa.Table, out: TextIO, *, max_rows: int | None = None) -
         pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
         for t in result.schema.types
     ]
-    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
-
-    def line(values: list[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
-        return "  ".join(parts).rstrip()
-
-    out.write(line(names) + "\n")
-    out.write("  ".join("-" * w for w in widths) + "\n")
-    for row in cells:
-        out.write(line(row) + "\n")
+    for line in aligned(names, cells, numeric):
+        out.write(line + "\n")
     if max_rows and result.num_rows > max_rows:
         out.write(f"({result.num_rows - max_rows} more rows)\n")
 
@@ -77,6 +86,8 @@ def write_result(result: pa.Table, fmt: str, out: TextIO, *, path: Path | None =
     elif fmt == "parquet":
         if path is None:
             raise ConfigError("--format parquet needs --out FILE")
+        import pyarrow.parquet as pq
+
         pq.write_table(result, path)
     else:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")

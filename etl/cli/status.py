@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,7 +65,8 @@ def status_command(
         emit_json(status.to_json())
         return
     now = datetime.now(UTC)
-    click.echo(f"warehouse {status.warehouse}; readers open {status.read_path}")
+    click.echo(f"warehouse     {status.warehouse}")
+    click.echo(f"readers open  {status.read_path}")
     if status.running:
         _print_running(status.running)
     click.echo("\nlast runs:")
@@ -150,10 +152,13 @@ def _print_running(running: dict[str, object]) -> None:
 @click.command("streams")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def streams_command(as_json: bool) -> None:
-    """What is synced, from which source (GraphQL first, then REST), with which rate-limit categories."""
-    rows: list[dict[str, object]] = []
+    """What is synced, from which source (GraphQL first, then REST), with which rate-limit categories, and
+    the OAuth scopes each needs (any one of those listed; GraphQL needs the scopes of the REST endpoint it
+    stands for)."""
+    from etl.doctor import SCOPES
     from etl.streams import STREAMS
 
+    rows: list[dict[str, Any]] = []
     for stream in STREAMS:
         sources: list[str] = []
         if stream.graphql is not None:
@@ -165,6 +170,8 @@ def streams_command(as_json: bool) -> None:
                 "tables": list(stream.tables),
                 "parent": stream.parent,
                 "sources": sources,
+                "scopes": list(SCOPES[stream.rest[0].path]),
+                "scopes_by_endpoint": {e.path: list(SCOPES[e.path]) for e in stream.endpoints},
             }
         )
     if as_json:
@@ -172,6 +179,12 @@ def streams_command(as_json: bool) -> None:
         return
     for row in rows:
         parent = f", per {row['parent']}" if row["parent"] else ""
-        click.echo(f"{row['stream']} (tables {', '.join(row['tables'])}{parent})")  # type: ignore[arg-type]
-        for source in row["sources"]:  # type: ignore[attr-defined]
+        click.echo(f"{row['stream']} (tables {', '.join(row['tables'])}{parent})")
+        click.echo(f"    scopes: {' or '.join(row['scopes'])}")
+        for source in row["sources"]:
             click.echo(f"    {source}")
+        extra = {
+            path: scopes for path, scopes in row["scopes_by_endpoint"].items() if scopes != row["scopes"]
+        }
+        for path, scopes in extra.items():
+            click.echo(f"    (GET {path} needs {' or '.join(scopes)})")

@@ -118,3 +118,28 @@ def test_never_synced_and_bad_max_age(run: Run, tmp_path: Path) -> None:
     assert (result.exit_code, result.stdout) == (EXIT_FAILED, "no sync has finished yet\n")
     bad = run("status", "--check", "--max-age", "two hours", "--warehouse", str(empty))
     assert bad.exit_code == EXIT_USAGE and "2h" in bad.output
+
+
+def test_status_text_has_headers_and_humane_ages(run: Run, tmp_path: Path) -> None:
+    path = _warehouse(tmp_path / "w.duckdb", {"ago": timedelta(hours=3, minutes=12, seconds=5)})
+    result = run("status", "--warehouse", str(path), env={"COLUMNS": "100"})
+    assert result.exit_code == EXIT_OK, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(ln) for ln in lines if str(tmp_path) not in ln) <= 100  # a long path is a long path
+    assert ["run", "ended", "status", "exit", "rows", "requests", "skips", "rejects"] in [
+        ln.split() for ln in lines
+    ]
+    assert ["stream", "account", "source", "watermark", "synced"] in [ln.split() for ln in lines]
+    assert any(ln.split()[:2] == ["meetings", "acct"] and ln.endswith("3 h 12 min ago") for ln in lines)
+    assert "h ago" not in result.stdout.replace(" h ago", "")  # never "0.0h ago"
+
+
+def test_streams_lists_the_scopes_each_needs(run: Run) -> None:
+    from etl.doctor import SCOPES
+    from etl.streams import STREAMS
+
+    rows = {r["stream"]: r for r in orjson.loads(run("streams", "--json").stdout)}
+    for stream in STREAMS:
+        assert rows[stream.name]["scopes"] == list(SCOPES[stream.rest[0].path])
+    text = run("streams").stdout
+    assert "    scopes: report:read:admin" in text and "    scopes: user:read:admin" in text

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import duckdb
 import httpx
 import orjson
 
@@ -30,6 +31,7 @@ from etl import analytics, crashpoints
 from etl.config import AccountSettings, Settings
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
+from etl.extract.estimate import History
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
@@ -494,12 +496,14 @@ def plan_sync(
     plans = []
     for account in settings.accounts:
         states: dict[str, dict[str, Any]] = {}
+        history: History | None = None
         if settings.warehouse.exists():
             with open_published(settings.warehouse) as conn:
                 rows = conn.execute(
                     "SELECT stream, state FROM _etl.state WHERE account_id = ?", [account.account_id]
                 ).fetchall()
                 states = {stream: orjson.loads(state) for stream, state in rows}
+                history = read_history(conn, account.account_id)
         with ZoomClient(account, settings) as client:
             now = client.server_now()
             plans.append(
@@ -512,6 +516,32 @@ def plan_sync(
                     since=options.since,
                     full_refresh=options.full_refresh,
                     now=now,
+                    history=history,
                 )
             )
     return plans
+
+
+def read_history(conn: duckdb.DuckDBPyConnection, account_id: str) -> History:
+    """What the warehouse knows that sizes the next run's children (``etl.extract.estimate``)."""
+
+    def per_day(sql: str) -> dict[date, int]:
+        return {day: int(n) for day, n in conn.execute(sql, [account_id]).fetchall()}
+
+    done = "SELECT key FROM _etl.done_keys WHERE stream = 'meeting_participants' AND account_id = ?"
+    webinars = conn.execute(
+        "SELECT count(*) FROM zoom.webinars WHERE account_id = ?", [account_id]
+    ).fetchone()
+    return History(
+        instances=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances WHERE account_id = ? GROUP BY 1"
+        ),
+        done=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances"
+            f" WHERE account_id = $1 AND uuid IN ({done.replace('?', '$1')}) GROUP BY 1"
+        ),
+        webinar_instances=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.webinar_instances w WHERE account_id = ? GROUP BY 1"
+        ),
+        webinars=int(webinars[0]) if webinars else 0,
+    )

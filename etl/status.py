@@ -131,8 +131,9 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
 
 
 def previous_requests(path: Path, streams: Sequence[str]) -> int | None:
-    """Requests sent by the last finished run of exactly ``streams`` (what a progress ETA expects), or None
-    when there is none or the warehouse cannot be read."""
+    """Requests sent by the last finished incremental run of exactly ``streams`` (what a progress ETA
+    expects), or None when there is none (the first run of those streams fetched the whole history, and
+    says nothing of the next) or the warehouse cannot be read."""
     try:
         conn = open_published(path)
     except ZoomEtlError:
@@ -140,9 +141,7 @@ def previous_requests(path: Path, streams: Sequence[str]) -> int | None:
     with conn:
         rows = conn.execute(
             "SELECT streams, requests_by_category FROM _etl.runs WHERE status IN ('ok', 'partial')"
-            " ORDER BY started_at DESC LIMIT 20"
+            " ORDER BY started_at"
         ).fetchall()
-    for listed, requests in rows:
-        if listed and requests and sorted(orjson.loads(listed)) == sorted(streams):
-            return sum(orjson.loads(requests).values()) or None
-    return None
+    matching = [r for listed, r in rows if listed and r and sorted(orjson.loads(listed)) == sorted(streams)]
+    return (sum(orjson.loads(matching[-1]).values()) or None) if len(matching) > 1 else None

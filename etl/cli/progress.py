@@ -3,8 +3,8 @@ not a terminal) one JSON line every few seconds, so a stuck sync can be told fro
 
 A progress event (``"event": "progress"``) carries the seconds since the start, the streams done of the
 total, rows committed, requests sent and 429s received so far, and ``eta_seconds`` when it is knowable:
-from the requests the last finished run of the same streams sent (null on a first sync, and once this run
-has sent more than that).
+from the requests the last finished incremental run of the same streams sent (null until there is one,
+and once this run has sent more than that).
 """
 
 from __future__ import annotations

@@ -9,14 +9,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 from simenv import sim_environ
 
+from etl.cli.progress import progress_event
 from etl.errors import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE
+from etl.pipeline import Snapshot
 from etl.simulator.server import RunningSimulator
+from etl.status import previous_requests
 from etl.warehouse.connection import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,3 +116,28 @@ def test_no_progress_events_when_turned_off(simulator: RunningSimulator, tmp_pat
     done = _sync(tmp_path, sim_environ(simulator, tmp_path / "zoom.duckdb"), "--progress-every", "0")
     assert done.returncode == EXIT_OK, done.stderr[-2000:]
     assert '"progress"' not in done.stderr
+
+
+def test_eta_expects_the_last_incremental_run_of_the_same_streams(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path, publish=True) as wh:
+        for i, (streams, requests) in enumerate(
+            [(("users", "meetings"), 5000), (("users", "meetings"), 400), (("users",), 7)]
+        ):
+            run_id = wh.start_run(
+                streams, run_id=f"run-{i}", started_at=datetime(2026, 11, 1 + i, tzinfo=UTC)
+            )
+            wh.finish_run(run_id, status="ok", exit_code=0, requests_by_category={"heavy": requests})
+    assert previous_requests(path, ("meetings", "users")) == 400
+    assert previous_requests(path, ("users",)) is None  # only a first sync of those: no basis
+    assert previous_requests(tmp_path / "none.duckdb", ("users",)) is None
+
+    snapshot = Snapshot("acct", {"users": 10}, {"heavy": 100}, 2, ("acct/users",), 2)
+    event = progress_event(snapshot, elapsed=10.0, expected_requests=400)
+    assert (event["eta_seconds"], event["requests"], event["streams_done"], event["throttled"]) == (
+        30.0,
+        100,
+        1,
+        2,
+    )
+    assert progress_event(snapshot, elapsed=10.0, expected_requests=90)["eta_seconds"] is None

@@ -15,17 +15,17 @@ from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from etl.warehouse.connection import Warehouse
 
 Run = Callable[..., Result]
-NOW = datetime.now(UTC)  # the check compares with the wall clock: runs are placed relative to it
 STREAMS = ("users", "meetings")
 
 
 def _warehouse(path: Path, *runs: dict[str, object], gaps_of_last: int = 0) -> Path:
     """A warehouse whose runs (oldest first) ended ``ago`` before now (default: 10 min apart), with
     ``status``, ``streams``, ``rejects``, ``skips``; the last run leaves ``gaps_of_last`` gaps of meetings."""
+    now = datetime.now(UTC)  # the check compares with the wall clock: runs are placed relative to it
     with Warehouse.open(path, publish=True) as wh:
         run_id = ""
         for i, run in enumerate(runs):
-            ended = NOW - run.get("ago", timedelta(minutes=10 * (len(runs) - i)))  # type: ignore[operator]
+            ended = now - run.get("ago", timedelta(minutes=10 * (len(runs) - i)))  # type: ignore[operator]
             streams = run.get("streams", STREAMS)
             run_id = wh.start_run(streams, run_id=f"run-{i}", started_at=ended - timedelta(minutes=1))  # type: ignore[arg-type]
             status = str(run.get("status", "ok"))
@@ -48,7 +48,7 @@ def _warehouse(path: Path, *runs: dict[str, object], gaps_of_last: int = 0) -> P
         for day in range(gaps_of_last):
             wh.conn.execute(
                 "INSERT INTO _etl.gaps VALUES ('meetings', 'acct', 'u1', ?, ?, 'dropped items', ?, ?)",
-                [date(2026, 11, 1 + day), date(2026, 11, 1 + day), run_id, NOW],
+                [date(2026, 11, 1 + day), date(2026, 11, 1 + day), run_id, now],
             )
     return path
 

@@ -4,12 +4,18 @@ sync, from the warehouse's history after it. Compared with what the simulator th
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from click.testing import Result
+from simenv import sim_environ
 
+from etl.cli.plan import print_plans
+from etl.config import load_settings
 from etl.errors import EXIT_OK
+from etl.pipeline import plan_sync
 from etl.simulator.server import RunningSimulator
 
 Run = Callable[..., Result]
@@ -67,3 +73,19 @@ def test_the_plan_counts_participant_calls(simulator: RunningSimulator, sim_env:
     actual = _synced(simulator, run, env)
     assert 0 < actual < full / 4  # the new day's instances, not the whole history again
     assert low <= actual <= high < full / 2, (low, actual, high)
+
+
+def test_the_plan_as_text_for_a_person(
+    simulator: RunningSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings({}, sim_environ(simulator, tmp_path / "zoom.duckdb"), None)
+    [plan] = plan_sync(settings)
+    print_plans([plan])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["stream", "source", "requests", "range", "windows"]
+    low, high = plan.requests
+    assert f"  requests: {low:,}-{high:,} (" in "\n".join(lines)
+    participants = next(ln for ln in lines if ln.split()[:1] == ["meeting_participants"])
+    assert "-" in participants.split()[2]  # a range of calls, not "not counted"
+    assert any(ln.startswith("  time: ") and " s, about " in ln for ln in lines)
+    assert any("daily usage report" in ln for ln in lines)

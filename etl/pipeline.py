@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import duckdb
 import httpx
 import orjson
 
@@ -30,6 +31,7 @@ from etl import analytics, crashpoints
 from etl.config import AccountSettings, Settings
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
+from etl.extract.estimate import History
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
@@ -109,7 +111,21 @@ class SyncResult:
         }
 
 
-Progress = Callable[[str, Mapping[str, int]], None]
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Where a running sync is, for a progress display: handed to ``sync(progress=...)`` after every
+    committed batch and, between commits, at most every ``TICK_SECONDS`` as events arrive."""
+
+    account_id: str
+    rows: Mapping[str, int]  # rows committed so far, per table
+    requests: Mapping[str, int]  # requests sent so far, per rate-limit category (retries included)
+    throttled: int  # 429 responses so far
+    streams_done: tuple[str, ...]  # "account_id/stream" of every stream that has fetched all it had to
+    streams_total: int  # streams x accounts
+
+
+Progress = Callable[[Snapshot], None]
+TICK_SECONDS = 0.5
 
 
 class Batch:
@@ -264,7 +280,7 @@ def _sync_account(
     options: SyncOptions,
     result: SyncResult,
     client: ZoomClient,
-    progress: Progress | None,
+    reporter: _Reporter,
 ) -> None:
     wh = loader.wh
     now = client.server_now()
@@ -287,6 +303,7 @@ def _sync_account(
         try:
             for event in events:
                 batch.add(event)
+                reporter.arrived(account.account_id, event)
                 crashpoints.reach("pipeline.event")
                 due = time.monotonic() - batch.opened >= options.batch_seconds
                 if batch.rows >= options.batch_rows or (due and batch):
@@ -294,8 +311,7 @@ def _sync_account(
                     _flush(loader, run_id, batch, result)
                     loading = True
                     batch = Batch(wh, run_id, part_rows=options.part_rows)
-                    if progress:
-                        progress(account.account_id, result.rows)
+                    reporter.committed(account.account_id)
         finally:
             # Whatever ends the loop (the end, an extraction error, a failed load), the download threads
             # are told to stop and are waited for here: left running, they block on the full event queue
@@ -308,29 +324,62 @@ def _sync_account(
             if batch:
                 _flush(loader, run_id, batch, result)
             loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
-        if progress:
-            progress(account.account_id, result.rows)
+        reporter.committed(account.account_id)
 
 
-def _reporting(
-    running: RunProgress,
-    requests: Mapping[str, int],
-    result: SyncResult,
-    client: ZoomClient,
-    progress: Progress | None,
-) -> Progress:
+class _Reporter:
     """After every committed batch: the progress file (``zoom-etl status`` while the sync runs), with the
-    requests of the accounts done plus this one's so far, then the caller's own progress display."""
+    requests of the accounts done plus this one's so far, then the caller's own progress display, which
+    also hears of streams that finished and, between commits, gets a fresh snapshot every ``TICK_SECONDS``."""
 
-    def on_progress(account_id: str, rows: Mapping[str, int]) -> None:
-        so_far = dict(requests)
-        for category, count in client.stats.by_category.items():
+    def __init__(
+        self,
+        running: RunProgress,
+        requests: Mapping[str, int],
+        throttled: int,
+        result: SyncResult,
+        client: ZoomClient,
+        progress: Progress | None,
+        done: list[str],
+        streams_total: int,
+    ) -> None:
+        self.running, self.requests, self.throttled, self.result = running, requests, throttled, result
+        self.client, self.progress, self.done, self.streams_total = client, progress, done, streams_total
+        self.shown = time.monotonic()
+
+    def committed(self, account_id: str) -> None:
+        snapshot = self._snapshot(account_id)
+        self.running.update(account_id, snapshot.rows, snapshot.requests, self.result.sources)
+        self._show(snapshot)
+
+    def arrived(self, account_id: str, event: Event) -> None:
+        if (
+            isinstance(event, Checkpoint)
+            and event.finished
+            and f"{account_id}/{event.stream}" not in self.done
+        ):
+            self.done.append(f"{account_id}/{event.stream}")
+        if self.progress is not None and time.monotonic() - self.shown >= TICK_SECONDS:
+            self._show(self._snapshot(account_id))
+
+    def _snapshot(self, account_id: str) -> Snapshot:
+        stats = self.client.stats
+        so_far = dict(self.requests)
+        for category, count in stats.by_category.items():
             so_far[category] = so_far.get(category, 0) + count
-        running.update(account_id, rows, so_far, result.sources)
-        if progress is not None:
-            progress(account_id, rows)
+        return Snapshot(
+            account_id,
+            dict(self.result.rows),
+            so_far,
+            self.throttled + stats.throttled,
+            tuple(self.done),
+            self.streams_total,
+        )
 
-    return on_progress
+    def _show(self, snapshot: Snapshot) -> None:
+        self.shown = time.monotonic()
+        if self.progress is not None:
+            self.progress(snapshot)
 
 
 def sync(
@@ -357,11 +406,21 @@ def sync(
         requests: dict[str, int] = {}
         error: ZoomEtlError | None = None
         running = RunProgress(settings.warehouse, run_id, tuple(names), started)
+        done: list[str] = []  # streams finished, as "account_id/stream"
         for account in settings.accounts:
             with ZoomClient(account, settings, transport=transport) as client:
-                on_progress = _reporting(running, requests, result, client, progress)
+                reporter = _Reporter(
+                    running,
+                    requests,
+                    result.throttled,
+                    result,
+                    client,
+                    progress,
+                    done,
+                    len(names) * len(settings.accounts),
+                )
                 try:
-                    _sync_account(loader, run_id, account, settings, options, result, client, on_progress)
+                    _sync_account(loader, run_id, account, settings, options, result, client, reporter)
                 except ZoomEtlError as exc:
                     error = exc
                     log.error("account %s: %s", account.account_id, exc)
@@ -438,12 +497,14 @@ def plan_sync(
     plans = []
     for account in settings.accounts:
         states: dict[str, dict[str, Any]] = {}
+        history: History | None = None
         if settings.warehouse.exists():
             with open_published(settings.warehouse) as conn:
                 rows = conn.execute(
                     "SELECT stream, state FROM _etl.state WHERE account_id = ?", [account.account_id]
                 ).fetchall()
                 states = {stream: orjson.loads(state) for stream, state in rows}
+                history = read_history(conn, account.account_id)
         with ZoomClient(account, settings) as client:
             now = client.server_now()
             plans.append(
@@ -456,6 +517,32 @@ def plan_sync(
                     since=options.since,
                     full_refresh=options.full_refresh,
                     now=now,
+                    history=history,
                 )
             )
     return plans
+
+
+def read_history(conn: duckdb.DuckDBPyConnection, account_id: str) -> History:
+    """What the warehouse knows that sizes the next run's children (``etl.extract.estimate``)."""
+
+    def per_day(sql: str) -> dict[date, int]:
+        return {day: int(n) for day, n in conn.execute(sql, [account_id]).fetchall()}
+
+    done = "SELECT key FROM _etl.done_keys WHERE stream = 'meeting_participants' AND account_id = ?"
+    webinars = conn.execute(
+        "SELECT count(*) FROM zoom.webinars WHERE account_id = ?", [account_id]
+    ).fetchone()
+    return History(
+        instances=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances WHERE account_id = ? GROUP BY 1"
+        ),
+        done=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances"
+            f" WHERE account_id = $1 AND uuid IN ({done.replace('?', '$1')}) GROUP BY 1"
+        ),
+        webinar_instances=per_day(
+            "SELECT start_time::DATE, count(*) FROM zoom.webinar_instances w WHERE account_id = ? GROUP BY 1"
+        ),
+        webinars=int(webinars[0]) if webinars else 0,
+    )

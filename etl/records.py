@@ -33,6 +33,7 @@ class Checkpoint:
     account_id: str
     state: dict[str, Any]
     done_keys: tuple[str, ...] = ()  # resources completed, e.g. instance uuids whose participants are in
+    finished: bool = False  # the stream's last checkpoint of the run: everything it had to fetch is in
 
 
 @dataclass(frozen=True, slots=True)

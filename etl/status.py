@@ -8,6 +8,7 @@ read copy is never locked, and before the first sync has finished, status shows 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from etl.errors import LockedError
+from etl.errors import LockedError, ZoomEtlError
 from etl.warehouse.publish import read_path
 from etl.warehouse.reader import open_published
 from etl.warehouse.running import read_progress
@@ -127,3 +128,20 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
             " FROM _etl.gaps GROUP BY ALL ORDER BY stream, account_id",
         )
     return Status(str(path), last_runs, streams, tables, skips, str(read_path(path)), running, gaps or [])
+
+
+def previous_requests(path: Path, streams: Sequence[str]) -> int | None:
+    """Requests sent by the last finished incremental run of exactly ``streams`` (what a progress ETA
+    expects), or None when there is none (the first run of those streams fetched the whole history, and
+    says nothing of the next) or the warehouse cannot be read."""
+    try:
+        conn = open_published(path)
+    except ZoomEtlError:
+        return None
+    with conn:
+        rows = conn.execute(
+            "SELECT streams, requests_by_category FROM _etl.runs WHERE status IN ('ok', 'partial')"
+            " ORDER BY started_at"
+        ).fetchall()
+    matching = [r for listed, r in rows if listed and r and sorted(orjson.loads(listed)) == sorted(streams)]
+    return (sum(orjson.loads(matching[-1]).values()) or None) if len(matching) > 1 else None

@@ -6,6 +6,7 @@ exit with their documented code; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -13,9 +14,37 @@ import click
 from etl import __version__
 from etl.errors import ZoomEtlError
 
+# Each command's module is imported when the command runs (or when --help lists it), so a read command
+# never pays for the sync's imports (polars, gql, httpx): see README "Benchmarks", startup.
+COMMANDS = {
+    "demo": "etl.cli.demo:demo",
+    "sync": "etl.cli.sync:sync_command",
+    "status": "etl.cli.status:status_command",
+    "streams": "etl.cli.status:streams_command",
+    "rebuild": "etl.cli.sync:rebuild_command",
+    "doctor": "etl.cli.doctor:doctor_command",
+    "sql": "etl.cli.analyst:sql_command",
+    "report": "etl.cli.analyst:report_command",
+    "docs": "etl.cli.analyst:docs_command",
+    "export": "etl.cli.export:export_command",
+    "simulator": "etl.cli.simulator:simulator",
+}
+
 
 class _Group(click.Group):
-    """Turns deliberate errors into one clear line and their exit code."""
+    """Loads a command's module on first use (click's lazy-group pattern), and turns deliberate errors
+    into one clear line and their exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, _, name = COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command) and command.name == cmd_name, COMMANDS[cmd_name]
+        return command
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -35,33 +64,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Sync Zoom into a DuckDB warehouse: GraphQL first, REST where GraphQL lacks coverage."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _register() -> None:
-    from etl.cli.analyst import docs_command, report_command, sql_command
-    from etl.cli.demo import demo
-    from etl.cli.doctor import doctor_command
-    from etl.cli.export import export_command
-    from etl.cli.simulator import simulator
-    from etl.cli.sync import rebuild_command, status_command, streams_command, sync_command
-
-    for command in (
-        demo,
-        sync_command,
-        status_command,
-        streams_command,
-        rebuild_command,
-        doctor_command,
-        sql_command,
-        report_command,
-        docs_command,
-        export_command,
-        simulator,
-    ):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

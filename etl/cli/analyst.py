@@ -16,8 +16,10 @@ failed.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -37,7 +39,7 @@ from etl.cli.common import TIMESTAMP, F, config_option, settings_from, utc, ware
 from etl.contracts import load_contracts
 from etl.dictionary import render
 from etl.errors import ConfigError, LockedError
-from etl.output import FORMATS, write_result
+from etl.output import FORMATS, PLAIN, View, time_zone, write_result
 from etl.warehouse.connection import evolved_contracts
 from etl.warehouse.reader import open_published
 
@@ -58,16 +60,16 @@ def _check_output(fmt: str, out: Path | None) -> None:
         raise ConfigError("--format parquet needs --out FILE")
 
 
-def emit(result: pa.Table, fmt: str, out: Path | None) -> None:
+def emit(result: pa.Table, fmt: str, out: Path | None, view: View = PLAIN) -> None:
     """Results to stdout, or to ``out`` (text formats as UTF-8; Parquet only to a file)."""
     _check_output(fmt, out)
     if out is None:
-        write_result(result, fmt, sys.stdout)
+        write_result(result, fmt, sys.stdout, view=view)
     elif fmt == "parquet":
         write_result(result, fmt, sys.stdout, path=out)
     else:
         with out.open("w", encoding="utf-8", newline="") as handle:
-            write_result(result, fmt, handle)
+            write_result(result, fmt, handle, view=replace(view, width=None))
 
 
 def warehouse_path(warehouse: Path | None, config_path: Path | None) -> Path:
@@ -122,6 +124,12 @@ def sql_command(
     help="Reference time for reports that look back from one (UTC unless an offset is given); default:"
     " when the last sync read Zoom.",
 )
+@click.option(
+    "--tz",
+    default="UTC",
+    show_default=True,
+    help="Time zone of the times shown (an IANA name such as Europe/Paris); --as-of is not affected.",
+)
 @format_option
 @out_option
 @html_option(
@@ -133,6 +141,7 @@ def sql_command(
 def report_command(
     name: str | None,
     as_of: datetime | None,
+    tz: str,
     fmt: str,
     out: Path | None,
     html: Path | None,
@@ -141,7 +150,9 @@ def report_command(
 ) -> None:
     """Run the report NAME (a view in schema analytics); without NAME, list the reports.
 
-    With --html FILE and no NAME, write the visual report of every view instead.
+    With --html FILE and no NAME, write the visual report of every view instead. As a table, codes are
+    shown by name (user_type 2: Licensed), times to the minute in --tz, and wide reports fit the terminal's
+    width (COLUMNS). CSV and JSON keep the codes and full times (in --tz).
     """
     if html is not None:
         if name is not None or out is not None or as_of is not None:
@@ -151,16 +162,22 @@ def report_command(
         visual_report.write(warehouse_path(warehouse, config_path), html)
         return
     if name is None:
-        emit(report_list(), fmt, out)
+        emit(report_list(), fmt, out, View(width=_width()))
         return
     _check_output(fmt, out)
+    view = View(time_zone(tz), tz, humanized=True, width=_width())
     find_report(name)
     conn = open_reader(warehouse_path(warehouse, config_path))
     try:
         result = run_report(conn, name, as_of=utc(as_of))
     finally:
         conn.close()
-    emit(result, fmt, out)
+    emit(result, fmt, out, view)
+
+
+def _width() -> int:
+    """The terminal's columns (``COLUMNS`` first); 100 when stdout is not a terminal."""
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 @click.command("docs")

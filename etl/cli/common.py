@@ -92,7 +92,13 @@ def start_logging(settings: Settings, log_format: str | None, verbose: bool) -> 
 
 
 def emit_json(data: Any) -> None:
+    """Pretty JSON, for a person reading ``--json`` output."""
     click.echo(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode())
+
+
+def emit_line(data: Any) -> None:
+    """One JSON line, for a program reading a run's record (a JSON-lines file cron appends to)."""
+    click.echo(orjson.dumps(data, default=str).decode())
 
 
 def on_terminal() -> bool:

@@ -1,28 +1,33 @@
-"""``sync``, ``rebuild``, ``status`` and ``streams``: the cron job and what it leaves behind."""
+"""``sync`` and ``rebuild``: the cron job.
+
+Off a terminal ``sync`` prints exactly one JSON line on stdout per run, whatever the outcome (ok, partial,
+failed, locked, config_error), and JSON progress events on stderr; on a terminal, live bars and a summary.
+"""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
 from etl.cli.common import (
     config_option,
-    emit_json,
+    emit_line,
     logging_options,
     on_terminal,
     settings_from,
     start_logging,
     warehouse_option,
 )
-from etl.cli.progress import sync_progress
-from etl.errors import ConfigError, LockedError
-from etl.pipeline import SyncOptions, SyncResult, plan_sync, sync
-from etl.status import read_status
-from etl.streams import STREAMS
+from etl.cli.plan import print_plans
+from etl.cli.progress import PROGRESS_SECONDS, sync_progress
+from etl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, LockedError, ZoomEtlError
+
+if TYPE_CHECKING:
+    from etl.pipeline import SyncResult
 
 
 def _streams(value: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -41,7 +46,7 @@ def _since(value: str | None) -> date | None:
 
 def _print_result(result: SyncResult) -> None:
     if not on_terminal():
-        emit_json(result.as_dict())
+        emit_line(result.as_dict())
         return
     seconds = (result.ended_at - result.started_at).total_seconds()
     click.echo(f"run {result.run_id}: {result.status} in {seconds:.1f}s (exit {result.exit_code})")
@@ -57,7 +62,39 @@ def _print_result(result: SyncResult) -> None:
         click.echo(f"  error: {result.error}")
 
 
-@click.command("sync")
+def _record(status: str, exit_code: int, error: str, **extra: object) -> None:
+    """The one JSON line a run that never got to a result leaves on stdout off a terminal (cron appends
+    stdout to a JSON-lines file: every run, whatever its outcome, is one line of it)."""
+    if on_terminal():
+        return
+    record = {"status": status, "exit_code": exit_code, "at": datetime.now(UTC).isoformat(), **extra}
+    emit_line({**record, "error": error})
+
+
+class _SyncCommand(click.Command):
+    """``sync`` leaves its one JSON line for the outcomes that end before a result too: bad usage or
+    configuration (exit 2), a failure raised before the run could start, an unexpected crash."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            _record("config_error", exc.exit_code, exc.format_message())
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZoomEtlError as exc:
+            status = "config_error" if exc.exit_code == EXIT_USAGE else "failed"
+            _record(status, exc.exit_code, str(exc))
+            raise
+        except Exception as exc:
+            _record("failed", EXIT_FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+
+
+@click.command("sync", cls=_SyncCommand)
 @click.option("--streams", "streams", multiple=True, help="Streams to sync (comma-separated; default all).")
 @click.option("--since", help="Backfill from this date (YYYY-MM-DD), in month windows, resumable.")
 @click.option("--full-refresh", is_flag=True, help="Ignore watermarks; re-read everything Zoom still has.")
@@ -78,6 +115,13 @@ def _print_result(result: SyncResult) -> None:
     default=0.0,
     help="Seconds to wait for the warehouse while another process holds it (default: exit 75 at once).",
 )
+@click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0),
+    default=PROGRESS_SECONDS,
+    show_default=True,
+    help="Off a terminal, a JSON progress event on stderr every SECONDS (0: none).",
+)
 @config_option
 @warehouse_option
 @logging_options
@@ -91,12 +135,17 @@ def sync_command(
     no_raw: bool,
     batch_rows: int,
     wait: float,
+    progress_every: float,
     config_path: Path | None,
     warehouse: Path | None,
     log_format: str | None,
     verbose: bool,
 ) -> None:
     """Sync Zoom into the warehouse: incremental from the last watermark, GraphQL first."""
+    from etl.pipeline import SyncOptions, plan_sync, sync
+    from etl.status import previous_requests
+    from etl.streams import STREAMS
+
     flags = {
         "warehouse": warehouse,
         "source": source,
@@ -115,10 +164,15 @@ def sync_command(
     )
     if dry_run:
         plans = plan_sync(settings, options)
-        emit_json([p.as_dict() for p in plans])
+        if on_terminal():
+            print_plans(plans)
+        else:
+            emit_line([p.as_dict() for p in plans])
         return
+    names = options.streams or settings.streams or tuple(s.name for s in STREAMS)
+    expected = previous_requests(settings.warehouse, names) if settings.warehouse.exists() else None
     try:
-        with sync_progress() as progress:
+        with sync_progress(tuple(names), every=progress_every, expected_requests=expected) as progress:
             result = sync(settings, options, progress=progress)
     except LockedError as exc:
         _print_locked(settings.warehouse, exc)
@@ -131,16 +185,7 @@ def _print_locked(warehouse: Path, exc: LockedError) -> None:
     """A run refused for the lock leaves a record like any other: one JSON line for cron (stdout off a
     terminal), one line for a person."""
     click.echo(f"zoom-etl: not run: {exc}", err=True)
-    if on_terminal():
-        return
-    record = {
-        "status": "locked",
-        "exit_code": exc.exit_code,
-        "at": datetime.now(UTC).isoformat(),
-        "warehouse": str(warehouse),
-        "error": str(exc),
-    }
-    click.echo(orjson.dumps(record).decode())
+    _record("locked", exc.exit_code, str(exc), warehouse=str(warehouse))
 
 
 @click.command("rebuild")
@@ -161,89 +206,3 @@ def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse
         analytics.apply(wh.conn)
     for table, count in sorted(rows.items()):
         click.echo(f"{table:<24} {count:>10,} rows")
-
-
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option(
-    "--runs", type=click.IntRange(min=1), default=5, show_default=True, help="How many recent runs to show."
-)
-@config_option
-@warehouse_option
-def status_command(as_json: bool, runs: int, config_path: Path | None, warehouse: Path | None) -> None:
-    """Last runs, per-stream source and watermark, freshness, row counts, outstanding gaps, errors."""
-    settings = settings_from({"warehouse": warehouse}, config_path, require_accounts=False)
-    status = read_status(settings.warehouse, runs=runs)
-    if as_json:
-        emit_json(status.to_json())
-        return
-    click.echo(f"warehouse {status.warehouse}; readers open {status.read_path}")
-    if status.running:
-        _print_running(status.running)
-    click.echo("\nlast runs:")
-    for run in status.runs:
-        total = sum(run["rows_by_table"].values())
-        requests = sum(run["requests_by_category"].values())
-        click.echo(
-            f"  {run['run_id']}  {run['status']:<11} exit {run['exit_code']}  rows {total:,}  "
-            f"requests {requests:,}  skips {run['skips']}  rejects {run['rejects']}"
-        )
-    click.echo("\nstreams:")
-    for s in status.streams:
-        age = f"{s.age_hours:.1f}h ago" if s.age_hours is not None else "never"
-        click.echo(
-            f"  {s.stream:<22} {s.account_id:<16} {s.source or '-':<8} watermark {s.watermark or '-'}  {age}"
-        )
-    click.echo("\ntables:")
-    for table, count in status.tables.items():
-        click.echo(f"  {table:<24} {count:>10,}")
-    if status.gaps:
-        click.echo("\noutstanding gaps (fetched again by the next runs; until then a run is partial):")
-        for gap in status.gaps:
-            days = f" days {gap['first_day']}..{gap['last_day']}" if gap["first_day"] else ""
-            click.echo(
-                f"  {gap['stream']:<22} {gap['account_id']:<16} {gap['gaps']:>5} gaps{days}: {gap['reason']}"
-            )
-    if status.recent_skips:
-        click.echo("\nskipped in the last run:")
-        for skip in status.recent_skips:
-            click.echo(f"  {skip['stream']} {skip['resource']}: {skip['reason']}")
-
-
-def _print_running(running: dict[str, object]) -> None:
-    rows: dict[str, int] = running.get("rows_by_table") or {}  # type: ignore[assignment]
-    requests: dict[str, int] = running.get("requests_by_category") or {}  # type: ignore[assignment]
-    started: list[str] = list(running.get("sources") or {})  # type: ignore[call-overload]
-    click.echo(
-        f"\nrunning: {running['run_id']} (pid {running['pid']}) since {running['started_at']}:"
-        f" {sum(rows.values()):,} rows committed, {sum(requests.values()):,} requests,"
-        f" {len(started)} of {len(running.get('streams') or [])} streams started"  # type: ignore[arg-type]
-    )
-
-
-@click.command("streams")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def streams_command(as_json: bool) -> None:
-    """What is synced, from which source (GraphQL first, then REST), with which rate-limit categories."""
-    rows: list[dict[str, object]] = []
-    for stream in STREAMS:
-        sources: list[str] = []
-        if stream.graphql is not None:
-            sources.append(f"graphql:{stream.graphql.name} ({stream.graphql.category})")
-        sources.extend(f"rest:GET {e.path} ({e.category})" for e in stream.endpoints)
-        rows.append(
-            {
-                "stream": stream.name,
-                "tables": list(stream.tables),
-                "parent": stream.parent,
-                "sources": sources,
-            }
-        )
-    if as_json:
-        emit_json(rows)
-        return
-    for row in rows:
-        parent = f", per {row['parent']}" if row["parent"] else ""
-        click.echo(f"{row['stream']} (tables {', '.join(row['tables'])}{parent})")  # type: ignore[arg-type]
-        for source in row["sources"]:  # type: ignore[attr-defined]
-            click.echo(f"    {source}")

@@ -6,7 +6,13 @@ users per status), and only when a ``client`` is given and a requested stream is
 figure is computed. Estimates count what can be known before listing: per-user listings (after the
 "could not have hosted" rule), account-wide windows, pages of users. Children of listed things
 (participants per instance, webinar instances and their reports) are not known until their parents are
-listed; the plan names them in ``unknown`` instead of guessing.
+listed: ``etl.extract.estimate`` sizes them from the warehouse's history or, on a first sync, from the
+daily usage report (``GET /report/daily``, Heavy, one call per month, only with a ``client``), as a range
+(``calls`` low, ``calls_high``); where neither is at hand the plan names them in ``unknown``.
+
+Time: calls / (limit x share x scale) per category, the slowest category bounding the run; the high end
+adds ``PACING`` for what the run loses to pacing and latency (the bench profile's full sync took 1.02 x
+that bound).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
 from etl.extract.engine import stream_plan, windowing_of
+from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.extract.fallback import initial_choice
 from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
@@ -30,6 +37,7 @@ if TYPE_CHECKING:
     from etl.http.client import ZoomClient
 
 USERS_PAGE = 300
+PACING = 1.10  # the high end of the wall time: the bound plus what pacing and latency cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +47,10 @@ class StreamPlan:
     source_reason: str
     range_reason: str  # "incremental from watermark ...", "first run", "" for snapshot streams
     windows: tuple[str, ...]
-    calls: Mapping[str, int]  # estimated rate-limit calls per category
+    calls: Mapping[str, int]  # estimated rate-limit calls per category (the low end)
     unknown: str = ""  # what cannot be counted before the run
+    calls_high: Mapping[str, int] = field(default_factory=dict)  # the high end
+    basis: str = ""  # what the children's estimate rests on
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,12 @@ class Plan:
     seconds: Mapping[str, float]  # calls / (limit x share x scale), per category
     wall_seconds: float  # categories run side by side: the slowest one bounds the run
     http: str = field(default="")  # what the plan itself requested
+    calls_high: Mapping[str, int] = field(default_factory=dict)
+    wall_seconds_high: float = 0.0
+
+    @property
+    def requests(self) -> tuple[int, int]:
+        return sum(self.calls.values()), sum(self.calls_high.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,13 +83,18 @@ class Plan:
                     "range": s.range_reason,
                     "windows": list(s.windows),
                     "calls": dict(s.calls),
+                    "calls_high": dict(s.calls_high),
+                    "basis": s.basis,
                     "unknown": s.unknown,
                 }
                 for s in self.streams
             ],
             "calls": dict(self.calls),
+            "calls_high": dict(self.calls_high),
+            "requests": {"low": self.requests[0], "high": self.requests[1]},
             "seconds": dict(self.seconds),
             "wall_seconds": self.wall_seconds,
+            "wall_seconds_high": self.wall_seconds_high,
             "http": self.http,
         }
 
@@ -88,6 +109,7 @@ def plan(
     since: date | None,
     full_refresh: bool,
     now: datetime,
+    history: History | None = None,
 ) -> Plan:
     """The dry-run plan of one account's sync (see the module docstring)."""
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
@@ -96,9 +118,14 @@ def plan(
     check_since(since, today)
     per_user = any(BY_NAME[n].parent == "users" for n in active)
     users = count_users(client) if client is not None and per_user else None
-    http = "GET /users?status=active|inactive|pending (Medium)" if users is not None else ""
+    http = ["GET /users?status=active|inactive|pending (Medium)"] if users is not None else []
+    parents, asked = _parents(
+        client, settings, account.plan, states, history, active, today, since, full_refresh
+    )
+    http += asked
     plans = []
     total: Counter[str] = Counter()
+    total_high: Counter[str] = Counter()
     for name in names:
         stream = BY_NAME[name]
         source, reason = initial_choice(stream, settings.source_for(name), account.plan)
@@ -106,7 +133,15 @@ def plan(
             stream, states.get(name) or {}, settings, today=today, since=since, full_refresh=full_refresh
         )
         calls, unknown = _estimate(name, source, windows or [], users)
+        high = Counter(calls)
+        basis = ""
+        if name in parents:
+            low_children, high_children, basis = _children(name, source, parents[name], history)
+            calls.update(low_children)
+            high.update(high_children)
+            unknown = "extra pages of instances with more than 300 participants" if low_children else unknown
         total.update(calls)
+        total_high.update(high)
         plans.append(
             StreamPlan(
                 name,
@@ -116,13 +151,14 @@ def plan(
                 tuple(str(w) for w in windows or ()),
                 dict(calls),
                 unknown,
+                dict(high),
+                basis,
             )
         )
     limits = PLAN_LIMITS[account.plan].per_second
-    seconds = {
-        category: calls / (limits[category] * settings.rate_share * settings.rate_scale)
-        for category, calls in total.items()
-    }
+    per_second = {c: limits[c] * settings.rate_share * settings.rate_scale for c in limits}
+    seconds = {category: calls / per_second[category] for category, calls in total.items()}
+    seconds_high = {category: calls / per_second[category] for category, calls in total_high.items()}
     return Plan(
         account.account_id,
         account.plan,
@@ -131,8 +167,71 @@ def plan(
         dict(total),
         seconds,
         max(seconds.values(), default=0.0),
-        http,
+        "; ".join(http),
+        dict(total_high),
+        max(seconds_high.values(), default=0.0) * PACING,
     )
+
+
+def _parents(
+    client: ZoomClient | None,
+    settings: Settings,
+    plan: str,
+    states: Mapping[str, Mapping[str, Any]],
+    history: History | None,
+    active: Sequence[str],
+    today: date,
+    since: date | None,
+    full_refresh: bool,
+) -> tuple[dict[str, Parents], list[str]]:
+    """The parents of the keyed child streams (``etl.extract.estimate``), and the requests that cost."""
+    if "meeting_participants" not in active and "webinar_instances" not in active:
+        return {}, []
+    state = states.get("meeting_participants") or states.get("meeting_instances") or {}
+    _, windows = stream_plan(
+        BY_NAME["meeting_participants"], state, settings, today=today, since=since, full_refresh=full_refresh
+    )
+    watermark = state.get("watermark")
+    if history is not None and history.instances and watermark:
+        return from_history(
+            history,
+            windows or [],
+            watermark=date.fromisoformat(str(watermark)),
+            lookback_days=settings.lookback_days,
+            full_refresh=full_refresh,
+        ), []
+    if client is None or not windows:
+        return {}, []
+    from etl.errors import ZoomEtlError
+
+    try:
+        days = fetch_daily_usage(client, windows)
+    except ZoomEtlError:  # not on this plan, or not granted: the children stay "not counted"
+        return {}, []
+    months = len({w.month for w in windows})
+    stream = BY_NAME["meeting_instances"]
+    rest = initial_choice(stream, settings.source_for(stream.name), plan)[0] == "rest"
+    return from_daily_usage(days, windows, rest=rest), [f"GET /report/daily x{months} (Heavy)"]
+
+
+def _children(
+    name: str, source: str, parents: Parents, history: History | None
+) -> tuple[Counter[str], Counter[str], str]:
+    """Calls for the children of ``parents``: one per parent, in the stream's category; a webinar's
+    instances also cost one Light listing per webinar, and one Heavy report per instance."""
+    stream = BY_NAME[name]
+    query = stream.graphql
+    category = query.category if source == "graphql" and query else stream.rest[0].category
+    low: Counter[str] = Counter()
+    high: Counter[str] = Counter()
+    if name == "webinar_instances":
+        webinars = history.webinars if history is not None else 0
+        low[category] += webinars
+        high[category] += webinars
+        category = stream.details.category if stream.details else category
+    low[category] += parents.low
+    high[category] += parents.high
+    return +low, +high, parents.basis
 
 
 def count_users(client: ZoomClient) -> list[dict[str, Any]]:

@@ -92,7 +92,8 @@ class Tracker:
     def window_done(self, window: Window) -> Checkpoint:
         with self._lock:
             self._done_months.add(window.month)
-            return self._checkpoint()
+            last = all(w.month in self._done_months for w in self.windows or ())
+            return self._checkpoint(finished=last)
 
     def key_done(
         self, key: str, digest: str | None, day: date | None, *, settled_only: bool = False
@@ -131,7 +132,9 @@ class Tracker:
 
     # ---- the state -------------------------------------------------------------------------------------
 
-    def _checkpoint(self, *, done_keys: tuple[str, ...] = (), synced: bool = False) -> Checkpoint:
+    def _checkpoint(
+        self, *, done_keys: tuple[str, ...] = (), synced: bool = False, finished: bool = False
+    ) -> Checkpoint:
         state = dict(self.base)
         state["source"] = self._source()
         if self.windows is not None:
@@ -152,4 +155,4 @@ class Tracker:
             state["seen"] = self._seen_copy
         if synced:
             state["synced_at"] = self._now.isoformat()
-        return Checkpoint(self.name, self.account_id, state, done_keys)
+        return Checkpoint(self.name, self.account_id, state, done_keys, finished=synced or finished)

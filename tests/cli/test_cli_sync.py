@@ -103,7 +103,8 @@ def test_a_backfill_from_the_future_exits_2_and_leaves_the_history_to_the_next_r
 def test_missing_credentials_exit_2_without_touching_the_warehouse(run: Run, tmp_path: Path) -> None:
     result = run("sync", env={"ZOOM_ETL_WAREHOUSE": str(tmp_path / "w.duckdb")})
     assert result.exit_code == EXIT_USAGE
-    assert result.output.count("\n") == 1 and "ZOOM_ACCOUNT_ID" in result.output
+    assert result.stderr.count("\n") == 1 and "ZOOM_ACCOUNT_ID" in result.stderr
+    assert orjson.loads(result.stdout)["status"] == "config_error"  # cron's record of the run
     assert not (tmp_path / "w.duckdb").exists()
 
 

@@ -233,7 +233,7 @@ def test_pending_keys_are_fetched_and_a_deleted_meeting_is_a_skip(fast: RunningS
     assert "/gone//meeting==" not in result.done_keys("meeting_participants")
 
 
-def test_dry_run_plan_counts_users_only(fast: RunningSimulator) -> None:
+def test_dry_run_plan_counts_users_and_reads_the_daily_usage_report(fast: RunningSimulator) -> None:
     creds = fast.credentials
     account = AccountSettings(
         creds["account_id"],
@@ -248,13 +248,17 @@ def test_dry_run_plan_counts_users_only(fast: RunningSimulator) -> None:
         result = plan(
             account, client, settings, {}, streams=None, since=None, full_refresh=False, now=fast.clock.now()
         )
-    endpoints = set(fast.stats()["by_endpoint"]) - {"/oauth/token"}
-    assert endpoints == {"/v2/users"}
-    assert result.users == len(fast.account.users(fast.clock.now()))
-    assert result.calls["heavy"] > 0 and result.wall_seconds > 0
+    endpoints = fast.stats()["by_endpoint"]
     by_name = {s.stream: s for s in result.streams}
     assert len(by_name["meeting_instances"].windows) >= 6
-    assert "per meeting_uuid" in by_name["meeting_participants"].unknown
+    months = len({w[:7] for w in by_name["meeting_participants"].windows})
+    assert set(endpoints) - {"/oauth/token"} == {"/v2/users", "/v2/report/daily"}
+    assert endpoints["/v2/report/daily"] == months  # one call per month of the windows
+    assert result.users == len(fast.account.users(fast.clock.now()))
+    assert result.calls["heavy"] > 0 and result.wall_seconds > 0
+    participants = by_name["meeting_participants"]
+    assert participants.basis.startswith("daily usage report")
+    assert 0 < participants.calls["heavy"] <= participants.calls_high["heavy"]
 
 
 def test_backfill_since_is_checkpointed_window_by_window_and_names_what_zoom_forgot(

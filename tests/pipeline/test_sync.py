@@ -354,5 +354,6 @@ def test_dry_run_plans_without_writing(
     assert not settings.warehouse.exists()
     assert plan.calls.get("heavy", 0) > 0
     assert plan.wall_seconds > 0
-    # Counting users is the only thing the plan asks of the API.
-    assert set(simulator.stats()["by_endpoint"]) <= {"/oauth/token", "/v2/users"}
+    # Counting users, and the daily usage report that sizes the participants, is all the plan asks.
+    assert set(simulator.stats()["by_endpoint"]) <= {"/oauth/token", "/v2/users", "/v2/report/daily"}
+    assert plan.calls_high.get("heavy", 0) >= plan.calls["heavy"]

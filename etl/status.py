@@ -139,9 +139,12 @@ def previous_requests(path: Path, streams: Sequence[str]) -> int | None:
     except ZoomEtlError:
         return None
     with conn:
-        rows = conn.execute(
-            "SELECT streams, requests_by_category FROM _etl.runs WHERE status IN ('ok', 'partial')"
-            " ORDER BY started_at"
-        ).fetchall()
+        try:
+            rows = conn.execute(
+                "SELECT streams, requests_by_category FROM _etl.runs WHERE status IN ('ok', 'partial')"
+                " ORDER BY started_at"
+            ).fetchall()
+        except duckdb.Error:  # not a warehouse this release wrote (yet): the sync itself says what it is
+            return None
     matching = [r for listed, r in rows if listed and r and sorted(orjson.loads(listed)) == sorted(streams)]
     return (sum(orjson.loads(matching[-1]).values()) or None) if len(matching) > 1 else None

@@ -13,6 +13,7 @@ start as soon as their page of users arrives; participants start as soon as thei
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Generator, Mapping, Sequence
@@ -21,19 +22,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
+from etl.errors import ConfigError
 from etl.extract import jobs
-from etl.extract.fallback import Sources
+from etl.extract.fallback import Sources, unavailable_on_plan
 from etl.extract.gaps import Outstanding
 from etl.extract.scheduler import Emit, Group, Scheduler, lane_sizes
 from etl.extract.state import Tracker
 from etl.extract.windows import Range, Window, check_since, month_windows, report_floor, stream_range
 from etl.http.ratelimit import PLAN_LIMITS
-from etl.records import Event, Gap, Skip
+from etl.records import Event, Gap, Skip, SourceChoice
 from etl.sources.graphql import Documents
 from etl.streams import BY_NAME, STREAMS, Stream, with_ancestors
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
+
+log = logging.getLogger(__name__)
 
 SEEN_YEARS_DAYS = 400  # webinar instances stay listed while their webinar is valid; Zoom forgets after a year
 
@@ -165,6 +169,14 @@ def extract(
         raise KeyError(f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     today = now.astimezone(UTC).date()
     check_since(since, today)
+    unavailable = unavailable_on_plan(with_ancestors(names), settings, account.plan)
+    asked = [n for n in names if n in unavailable] if streams or settings.streams else []
+    if asked:
+        raise ConfigError(f"stream(s) {', '.join(asked)} cannot be synced: {unavailable[asked[0]]}")
+    for name in (n for n in names if n in unavailable):
+        log.warning("account %s: %s not synced: %s", account.account_id, name, unavailable[name])
+        yield SourceChoice(name, account.account_id, "none", unavailable[name])
+    names = tuple(n for n in names if n not in unavailable)
     active = frozenset(with_ancestors(names))
     requested = frozenset(names)
     limits = PLAN_LIMITS[account.plan].per_second

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 
 from etl.config import Settings
 from etl.records import SourceChoice
-from etl.streams import Stream
+from etl.sources.rest import Endpoint
+from etl.streams import BY_NAME, Stream
 
 
 def initial_choice(stream: Stream, setting: str, plan: str) -> tuple[str, str]:
@@ -32,11 +33,36 @@ def initial_choice(stream: Stream, setting: str, plan: str) -> tuple[str, str]:
     return "graphql", ""
 
 
+PAID_ONLY = "free plan: Zoom's reports (GET /report/...) need Pro or higher, and no other source serves"
+
+
+def unavailable_on_plan(names: Iterable[str], settings: Settings, plan: str) -> dict[str, str]:
+    """The streams of ``names`` Zoom serves no source of on ``plan``, with the reason: on Free, those whose
+    every REST endpoint is a report ("Prerequisites: Pro or higher plan", code 200 on Free) and which
+    GraphQL does not serve there either, and every stream below one of them."""
+    if plan != "free":
+        return {}
+    out: dict[str, str] = {}
+    for name in names:
+        stream = BY_NAME[name]
+        on_rest = initial_choice(stream, settings.source_for(name), plan)[0] == "rest"
+        if on_rest and all(e.path.startswith("/report/") for e in stream.rest):  # see Sources.serves
+            out[name] = PAID_ONLY
+    for name in names:
+        ancestor = BY_NAME[name].parent
+        while ancestor is not None and name not in out:
+            if ancestor in out:
+                out[name] = f"{PAID_ONLY}: its parent {ancestor} is not available"
+            ancestor = BY_NAME[ancestor].parent
+    return out
+
+
 class Sources:
     """The source in use per stream; thread-safe, switches to REST at most once per stream."""
 
     def __init__(self, account_id: str, streams: Iterable[Stream], settings: Settings, plan: str) -> None:
         self._account_id = account_id
+        self._plan = plan
         self._lock = threading.Lock()
         self._choice: dict[str, str] = {}
         self._reason: dict[str, str] = {}
@@ -45,6 +71,10 @@ class Sources:
             self._choice[stream.name] = source
             self._reason[stream.name] = reason
         self._initial = dict(self._choice)
+
+    def serves(self, endpoint: Endpoint) -> bool:
+        """Whether Zoom serves ``endpoint`` on the account's plan: no report on Free (code 200)."""
+        return not (self._plan == "free" and endpoint.path.startswith("/report/"))
 
     def graphql(self, name: str) -> bool:
         with self._lock:

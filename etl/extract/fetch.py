@@ -152,7 +152,7 @@ def _rest_unit(
     for extra in unit.stream.fanout:  # REST lists users once per status; GraphQL lists them all at once
         params = {**unit.params, **dict(extra)}
         error = previous
-        for endpoint in unit.stream.rest[first:]:
+        for endpoint in [e for e in unit.stream.rest[first:] if run.sources.serves(e)]:
             try:
                 for page in rest.fetch_pages(run.client, endpoint, unit.path_params, params):
                     _emit_page(run, unit, "rest", page.request, page.records, emit, on_records)

@@ -543,12 +543,15 @@ def webinar_details_task(
     uuid = str(instance["uuid"])
     assert stream.details is not None
     record, request, complete = dict(instance), f"GET /v2/past_webinars/{webinar_id}/instances", False
-    try:
-        request, detail = rest.fetch_detail(run.client, stream.details, {"webinarId": uuid})
-        record.update(detail or {})
+    if not run.sources.serves(stream.details):  # no report on Free: the listing item is all there is
         complete = True
-    except ResourceError as exc:
-        emit(skip(run, stream.name, f"webinar_uuid {uuid} report", exc))
+    else:
+        try:
+            request, detail = rest.fetch_detail(run.client, stream.details, {"webinarId": uuid})
+            record.update(detail or {})
+            complete = True
+        except ResourceError as exc:
+            emit(skip(run, stream.name, f"webinar_uuid {uuid} report", exc))
     record.setdefault("id", int(webinar_id) if webinar_id.isdigit() else webinar_id)
     record["uuid"] = uuid
     if not record.get("host_id"):

@@ -25,9 +25,10 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
+from etl.errors import ConfigError
 from etl.extract.engine import stream_plan, windowing_of
 from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
-from etl.extract.fallback import initial_choice
+from etl.extract.fallback import initial_choice, unavailable_on_plan
 from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.sources import rest
@@ -43,7 +44,7 @@ PACING = 1.10  # the high end of the wall time: the bound plus what pacing and l
 @dataclass(frozen=True, slots=True)
 class StreamPlan:
     stream: str
-    source: str  # "graphql" | "rest"
+    source: str  # "graphql" | "rest" | "none" (nothing serves it on the plan: ``source_reason`` says why)
     source_reason: str
     range_reason: str  # "incremental from watermark ...", "first run", "" for snapshot streams
     windows: tuple[str, ...]
@@ -113,9 +114,13 @@ def plan(
 ) -> Plan:
     """The dry-run plan of one account's sync (see the module docstring)."""
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
-    active = with_ancestors(names)
     today = now.astimezone(UTC).date()
     check_since(since, today)
+    unavailable = unavailable_on_plan(with_ancestors(names), settings, account.plan)
+    refused = [n for n in names if n in unavailable] if streams or settings.streams else []
+    if refused:
+        raise ConfigError(f"stream(s) {', '.join(refused)} cannot be synced: {unavailable[refused[0]]}")
+    active = with_ancestors(tuple(n for n in names if n not in unavailable))
     per_user = any(BY_NAME[n].parent == "users" for n in active)
     users = count_users(client) if client is not None and per_user else None
     http = ["GET /users?status=active|inactive|pending (Medium)"] if users is not None else []
@@ -127,6 +132,9 @@ def plan(
     total: Counter[str] = Counter()
     total_high: Counter[str] = Counter()
     for name in names:
+        if name in unavailable:
+            plans.append(StreamPlan(name, "none", unavailable[name], "", (), {}))
+            continue
         stream = BY_NAME[name]
         source, reason = initial_choice(stream, settings.source_for(name), account.plan)
         span, windows = stream_plan(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from etl.config import Settings
+from etl.errors import ConfigError
 from etl.extract.windows import report_floor
 from etl.pipeline import SyncOptions, plan_sync, sync
 from etl.simulator.generate_participants import recording_of
@@ -271,6 +272,39 @@ def test_free_plan_falls_back_to_rest_and_says_why(
     with open_read_only(settings_for(sim).warehouse) as conn:
         reason = conn.execute("SELECT reason FROM _etl.sources WHERE stream = 'users'").fetchone()
     assert reason is not None and reason[0]
+
+
+def test_a_free_account_syncs_what_zoom_serves_it_and_records_what_it_cannot(
+    simulator_factory: Callable[..., RunningSimulator], settings_for: Callable[..., Settings]
+) -> None:
+    """Zoom's reports need Pro or higher (code 200 on Free): a default sync of a Free account used to fail
+    on the first report request. The streams only reports serve are recorded as not synced, and why."""
+    sim = simulator_factory(plan="free")
+    settings = settings_for(sim)
+    result = sync(settings)
+    assert result.exit_code == 0, result.error
+    reports_only = {
+        "meeting_instances",
+        "meeting_participants",
+        "daily_usage",
+        "sign_in_activity",
+        "operation_logs",
+    }
+    assert not reports_only & set(result.rows)
+    assert result.rows["users"] > 0 and result.rows["webinar_participants"] > 0  # past_webinars serves them
+    with open_read_only(settings.warehouse) as conn:
+        recorded = dict(
+            conn.execute("SELECT stream, reason FROM _etl.sources WHERE source = 'none'").fetchall()
+        )
+    assert set(recorded) == reports_only and all("Pro or higher" in r for r in recorded.values())
+    asked = sim.stats()["by_endpoint"]
+    assert asked and not [e for e in asked if "/report/" in e], asked
+    [planned] = plan_sync(settings)
+    assert {s.stream for s in planned.streams if s.source == "none"} == reports_only
+    asked = sync(settings, SyncOptions(streams=("users", "daily_usage")))  # asked for by name: a usage error
+    assert (
+        asked.exit_code == ConfigError.exit_code and "daily_usage cannot be synced: free plan" in asked.error
+    )
 
 
 def test_rest_gives_pending_users_their_ids_by_email(

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator bench-startup soak serve screenshot clean
+.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources soak serve screenshot clean
 
 # gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
 NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
@@ -78,6 +78,9 @@ soak: $(STAMP)  ## long fault-injection soak against the simulator, then the con
 
 bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 	$(BIN)/python -m etl.simulator.bench
+
+bench-sources: $(STAMP)  ## the bench account through GraphQL and through REST, every table compared
+	$(BIN)/python -m etl.bench.sources --profile bench
 
 bench-startup: $(STAMP)  ## how long sql, status and report take to answer, against DuckDB alone
 	$(BIN)/python -m etl.bench.startup

@@ -367,9 +367,13 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
 
 def finds_webinars(run: Run, user: Mapping[str, Any]) -> bool:
     """Whether ``user``'s meeting report is read for webinars too: a webinar stream is synced, and the
-    user may host webinars (Zoom: a licensed user, type 2; an unknown type counts as possible)."""
-    wanted = any(name in run.trackers for name in WEBINAR_FAMILY)
-    return wanted and user.get("status") != "pending" and user.get("type") in (2, "2", None)
+    user may host webinars."""
+    return any(name in run.trackers for name in WEBINAR_FAMILY) and may_host_webinars(user)
+
+
+def may_host_webinars(user: Mapping[str, Any]) -> bool:
+    """Zoom: only a licensed user (type 2) hosts webinars; an unknown type counts as possible."""
+    return user.get("status") != "pending" and user.get("type") in (2, "2", None)
 
 
 def listing_task(

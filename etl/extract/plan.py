@@ -29,6 +29,7 @@ from etl.errors import ConfigError
 from etl.extract.engine import stream_plan, windowing_of
 from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.extract.fallback import initial_choice, unavailable_on_plan
+from etl.extract.jobs import WEBINAR_FAMILY, may_host_webinars
 from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.sources import rest
@@ -141,6 +142,16 @@ def plan(
             stream, states.get(name) or {}, settings, today=today, since=since, full_refresh=full_refresh
         )
         calls, unknown = _estimate(name, source, windows or [], users)
+        if name == "users" and source == "graphql":
+            calls[BY_NAME["users"].rest[0].category] += len(BY_NAME["users"].fanout)  # REST's totals
+        webinars = any(n in active for n in WEBINAR_FAMILY)
+        if name == "meeting_instances" and source == "graphql" and users and webinars:
+            calls["heavy"] += sum(  # the meeting report, for webinars that ended for good
+                1
+                for u in users
+                for w in windows or ()
+                if may_host_webinars(u) and not cannot_have_hosted(u, w)
+            )
         high = Counter(calls)
         basis = ""
         if name in parents:

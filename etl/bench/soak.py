@@ -195,17 +195,7 @@ def child_command(batch_rows: int) -> list[str]:
 
 def _env(sim: Any, warehouse: Path, rate_scale: float) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOM")}
-    creds = sim.credentials
-    env.update(
-        ZOOM_ACCOUNT_ID=creds["account_id"],
-        ZOOM_CLIENT_ID=creds["client_id"],
-        ZOOM_CLIENT_SECRET=creds["client_secret"],
-        ZOOM_API_URL=sim.base_url,
-        ZOOM_OAUTH_URL=sim.oauth_url,
-        ZOOM_ETL_WAREHOUSE=str(warehouse),
-        ZOOM_ETL_RATE_SCALE=str(rate_scale),
-    )
-    return env
+    return {**env, **sim.environ(warehouse, ZOOM_ETL_RATE_SCALE=str(rate_scale))}
 
 
 def _run(env: dict[str, str], batch_rows: int, cwd: Path, crash_at: str | None = None) -> int:

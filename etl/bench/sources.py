@@ -27,7 +27,7 @@ from etl.contracts import load_contracts
 from etl.pipeline import sync
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.clock import REFERENCE_EPOCH
-from etl.simulator.server import RunningSimulator, start
+from etl.simulator.server import start
 from etl.warehouse.reader import open_read_only
 
 BOOKKEEPING = frozenset({"_run_id", "_synced_at", "valid_from", "valid_to", "is_current", "_row_hash"})
@@ -111,26 +111,12 @@ def run(profile: str, seed: int) -> list[TableDiff]:
     try:
         folder = Path(tempfile.mkdtemp(prefix="zoom-etl-sources-"))
         for source in ("graphql", "rest"):
-            result = sync(load_settings({"source": source}, _environ(sim, folder / f"{source}.duckdb"), None))
+            result = sync(load_settings({"source": source}, sim.environ(folder / f"{source}.duckdb"), None))
             if result.exit_code != 0:
                 raise SystemExit(f"the {source} sync ended {result.status}: {result.error}")
         return compare(folder / "graphql.duckdb", folder / "rest.duckdb")
     finally:
         sim.stop()
-
-
-def _environ(sim: RunningSimulator, warehouse: Path) -> dict[str, str]:
-    creds = sim.credentials
-    return {
-        "ZOOM_ACCOUNT_ID": creds["account_id"],
-        "ZOOM_CLIENT_ID": creds["client_id"],
-        "ZOOM_CLIENT_SECRET": creds["client_secret"],
-        "ZOOM_API_URL": sim.base_url,
-        "ZOOM_OAUTH_URL": sim.oauth_url,
-        "ZOOM_PLAN": sim.config.plan,
-        "ZOOM_ETL_WAREHOUSE": str(warehouse),
-        "ZOOM_ETL_RATE_SCALE": str(sim.config.rate_scale),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from etl.simulator.app import App, SimulatorConfig, json_outcome
@@ -167,6 +168,23 @@ class RunningSimulator:
             "account_id": cfg.account_id or "",
             "client_id": cfg.client_id,
             "client_secret": cfg.client_secret,
+        }
+
+    def environ(self, warehouse: Path, **extra: str) -> dict[str, str]:
+        """The ``ZOOM_*`` settings of a sync pointed at this simulator into ``warehouse``, plus ``extra``.
+        The client is scaled like the simulator, as a real client is to Zoom: paced to the server's limits,
+        not into 429s and waits."""
+        creds = self.credentials
+        return {
+            "ZOOM_ACCOUNT_ID": creds["account_id"],
+            "ZOOM_CLIENT_ID": creds["client_id"],
+            "ZOOM_CLIENT_SECRET": creds["client_secret"],
+            "ZOOM_API_URL": self.base_url,
+            "ZOOM_OAUTH_URL": self.oauth_url,
+            "ZOOM_PLAN": self.config.plan,
+            "ZOOM_ETL_WAREHOUSE": str(warehouse),
+            "ZOOM_ETL_RATE_SCALE": str(self.config.rate_scale),
+            **extra,
         }
 
     def stats(self) -> dict[str, Any]:

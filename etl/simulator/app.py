@@ -166,6 +166,11 @@ class App:
             self._served += 1
             self._served_cond.notify_all()
 
+    @property
+    def served_count(self) -> int:
+        with self._served_cond:
+            return self._served
+
     def wait_for_requests(self, count: int, timeout: float) -> bool:
         """Block until ``count`` requests (any path) have been handled; False on timeout."""
         with self._served_cond:

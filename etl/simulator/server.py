@@ -213,6 +213,11 @@ class RunningSimulator:
     def resume(self) -> None:
         self.app.running.set()
 
+    @property
+    def served(self) -> int:
+        """Requests handled since the server started (any path): what ``wait_for_requests`` counts."""
+        return self.app.served_count
+
     def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
         """Block until the server has handled ``count`` requests since it started (a condition, not a
         poll): how a test kills a client at a moment chosen by progress rather than by a timer."""

@@ -83,6 +83,7 @@ def run_child(
 def held_sync(sim: RunningSimulator, warehouse: Path, workdir: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A child sync stopped mid-run (the simulator paused after some requests; its warehouse stays open
     and locked) instead of hoping a timer lines things up; resumed on exit."""
+    started = sim.served  # an earlier sync's requests must not count as this one's progress
     child = subprocess.Popen(
         child_command(100),
         env=child_env(sim, warehouse),
@@ -91,7 +92,7 @@ def held_sync(sim: RunningSimulator, warehouse: Path, workdir: Path) -> Iterator
         stderr=subprocess.PIPE,
     )
     try:
-        assert sim.wait_for_requests(20, timeout=120), "the sync never got going"
+        assert sim.wait_for_requests(started + 20, timeout=120), "the sync never got going"
         sim.pause()
         yield child
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,36 +26,35 @@ with Warehouse.open(sys.argv[1]):
 """
 
 
-def test_second_writer_fails_at_once_naming_the_holder(warehouse_path: Path) -> None:
+@contextmanager
+def held(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the warehouse at ``path`` until the block ends (or the block kills it)."""
     with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(warehouse_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", HOLDER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     ) as holder:
         assert holder.stdin is not None and holder.stdout is not None
         try:
             assert holder.stdout.readline().strip() == "locked"
-            with pytest.raises(LockedError) as info:
-                Warehouse.open(warehouse_path)
-            assert f"pid {holder.pid}" in str(info.value)
-            assert info.value.exit_code == EXIT_LOCKED == 75
+            yield holder
         finally:
-            holder.stdin.write("\n")
-            holder.stdin.flush()
+            if holder.poll() is None:
+                holder.stdin.write("\n")
+                holder.stdin.flush()
             holder.wait(timeout=30)
+
+
+def test_second_writer_fails_at_once_naming_the_holder(warehouse_path: Path) -> None:
+    with held(warehouse_path) as holder:
+        with pytest.raises(LockedError) as info:
+            Warehouse.open(warehouse_path)
+        assert f"pid {holder.pid}" in str(info.value)
+        assert info.value.exit_code == EXIT_LOCKED == 75
     with Warehouse.open(warehouse_path) as wh:  # released when the holder exits
         assert wh.conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_lock_is_released_by_a_killed_holder(warehouse_path: Path) -> None:
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(warehouse_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with held(warehouse_path) as holder:
         holder.kill()
         holder.wait(timeout=30)
     with Warehouse.open(warehouse_path) as wh:
@@ -72,23 +73,11 @@ def test_a_second_writer_through_a_symlink_gets_the_lock_error(warehouse_path: P
         pass  # the file exists
     link = warehouse_path.with_name("link.duckdb")
     link.symlink_to(warehouse_path)
-    with subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(warehouse_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdin is not None and holder.stdout is not None
-        try:
-            assert holder.stdout.readline().strip() == "locked"
-            with pytest.raises(LockedError) as info:
-                Warehouse.open(link)
-            assert f"pid {holder.pid}" in str(info.value)
-            assert "in use by another zoom-etl process" in str(info.value)
-        finally:
-            holder.stdin.write("\n")
-            holder.stdin.flush()
-            holder.wait(timeout=30)
+    with held(warehouse_path) as holder:
+        with pytest.raises(LockedError) as info:
+            Warehouse.open(link)
+        assert f"pid {holder.pid}" in str(info.value)
+        assert "in use by another zoom-etl process" in str(info.value)
     # A writer between closing DuckDB and releasing the lock (publishing the read copy) holds only the lock.
     publishing = WarehouseLock(warehouse_path)
     publishing.acquire()

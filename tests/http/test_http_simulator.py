@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from zoomfakes import FakeClock
 
 from etl.config import AccountSettings, Secret, Settings, Timeouts
 from etl.errors import AuthError, ResourceError
@@ -19,7 +20,12 @@ FAST_RETRIES = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05)
 
 
 def client_for(
-    sim: RunningSimulator, *, secret: str | None = None, policy: RetryPolicy | None = None, **settings: Any
+    sim: RunningSimulator,
+    *,
+    secret: str | None = None,
+    policy: RetryPolicy | None = None,
+    clock: FakeClock | None = None,
+    **settings: Any,
 ) -> ZoomClient:
     creds = sim.credentials
     account = AccountSettings(
@@ -31,7 +37,10 @@ def client_for(
         plan=sim.config.plan,
     )
     options: dict[str, Any] = {"rate_scale": sim.config.rate_scale, "max_concurrency": 8, **settings}
-    return ZoomClient(account, Settings(accounts=(account,), **options), policy=policy or FAST_RETRIES)
+    timing: dict[str, Any] = {"clock": clock, "sleep": clock.sleep} if clock else {}
+    return ZoomClient(
+        account, Settings(accounts=(account,), **options), policy=policy or FAST_RETRIES, **timing
+    )
 
 
 def fetch_users(client: ZoomClient, n: int, threads: int = 8, category: str = "medium") -> list[int]:
@@ -93,6 +102,20 @@ def test_429_storm_is_waited_out(simulator: RunningSimulator) -> None:
         simulator.set_faults(storm_requests=2)
         assert client.rest_get("/users", category="medium").status == 200
         assert client.stats.throttled == 2
+
+
+def test_a_429_without_headers_pauses_the_category_a_second(
+    simulator_factory: Callable[..., RunningSimulator],
+) -> None:
+    """Some real 429s carry neither Retry-After nor X-RateLimit-*: the client pauses the category 1 s on
+    its own schedule and retries."""
+    sim = simulator_factory(rate_limits=False, faults={"storm_requests": 1, "bare_429_rate": 1.0})
+    clock = FakeClock()
+    with client_for(sim, clock=clock) as client:
+        body = client.rest_get("/users", {"page_size": 1}, category="medium").json()
+    assert body["users"]
+    assert sim.stats()["rate_limited"] == 1 and sim.stats()["faults_injected"]["bare_429"] == 1
+    assert max(clock.sleeps) == pytest.approx(1.0, abs=0.01), clock.sleeps
 
 
 def test_5xx_resets_and_truncated_bodies_are_retried(

@@ -6,14 +6,11 @@ the simulator before the change it covers.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from urllib.parse import quote
 
 import orjson
 
-from etl.config import AccountSettings, Secret, Settings
-from etl.http import ZoomClient
 from etl.simulator.app import GRANULAR_SCOPES
 from etl.simulator.faults import FaultInjector, FaultSettings
 from etl.simulator.oauth import ALL_SCOPES
@@ -145,30 +142,3 @@ def test_graphql_checks_scopes_field_by_field(simulator_factory, zoom_client) ->
         )[2]["code"]
         == 4700
     )
-
-
-def test_the_client_waits_a_second_on_a_429_without_headers(simulator_factory) -> None:
-    """The product's side of the bare 429: ``etl.http.client`` pauses the category 1 s and retries."""
-    sim = simulator_factory(rate_limits=False, faults={"storm_requests": 1, "bare_429_rate": 1.0})
-    creds = sim.credentials
-    account = AccountSettings(
-        creds["account_id"],
-        creds["client_id"],
-        Secret(creds["client_secret"]),
-        api_url=sim.base_url,
-        oauth_url=sim.oauth_url,
-        plan=sim.config.plan,
-    )
-    pauses: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        pauses.append(seconds)
-        time.sleep(seconds)
-
-    with ZoomClient(account, Settings(accounts=(account,)), sleep=sleep) as client:
-        started = time.monotonic()
-        body = client.rest_get("/users", {"page_size": 1}, category="medium").json()
-        waited = time.monotonic() - started
-    assert body["users"]
-    assert sim.stats()["rate_limited"] == 1 and sim.stats()["faults_injected"]["bare_429"] == 1
-    assert 0.9 <= waited < 5.0, pauses

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from etl.simulator.model import Account, Meeting, MeetingInstance, Participant, User, WebinarInstance
+from etl.simulator.model import Account, Meeting, MeetingInstance, Participant, User, Webinar, WebinarInstance
 from etl.simulator.rest.errors import ApiError
 from etl.simulator.rest.paging import Page, PageTokens, paginate, query_key, refuse_above
 
@@ -221,6 +221,24 @@ def webinar_instance(req: Request, *, reported: bool = False) -> WebinarInstance
     if found is None:
         raise ApiError(404, 3001, f"Webinar {raw} not found or has expired.")
     _too_old(found.start_time, req.now, "webinar")
+    return found
+
+
+def meeting_definition(req: Request) -> Meeting:
+    """The scheduled meeting named by the path's numeric ``meetingId`` (3001 when there is none)."""
+    meeting_id = numeric_id(req, "meetingId")
+    found = req.account.meeting(meeting_id, req.now)
+    if found is None:
+        raise ApiError(404, 3001, f"Meeting {meeting_id} is not found or has expired.")
+    return found
+
+
+def webinar_definition(req: Request) -> Webinar:
+    """The webinar named by the path's numeric ``webinarId`` (3001 when there is none)."""
+    webinar_id = numeric_id(req, "webinarId")
+    found = req.account.webinar(webinar_id, req.now)
+    if found is None:
+        raise ApiError(404, 3001, f"Webinar {webinar_id} not found or has expired.")
     return found
 
 

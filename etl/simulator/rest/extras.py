@@ -14,14 +14,15 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from etl.simulator.model import Meeting, MeetingInstance, Participant, Registrant, Webinar, WebinarInstance
+from etl.simulator.model import Meeting, MeetingInstance, Participant, Registrant, WebinarInstance
 from etl.simulator.rest.common import (
     Request,
     envelope,
     full_name,
     iso,
+    meeting_definition,
     meeting_instance,
-    numeric_id,
+    webinar_definition,
     webinar_instance,
 )
 from etl.simulator.rest.errors import ApiError
@@ -42,22 +43,6 @@ QA_QUESTIONS = (
     ("Is there a recording?", "It will be in the cloud recordings."),
     ("When is the next one?", ""),
 )
-
-
-def _meeting(req: Request) -> Meeting:
-    meeting_id = numeric_id(req, "meetingId")
-    found = req.account.meeting(meeting_id, req.now)
-    if found is None:
-        raise ApiError(404, 3001, f"Meeting {meeting_id} not found or has expired.")
-    return found
-
-
-def _webinar(req: Request) -> Webinar:
-    webinar_id = numeric_id(req, "webinarId")
-    found = req.account.webinar(webinar_id, req.now)
-    if found is None:
-        raise ApiError(404, 3001, f"Webinar {webinar_id} not found or has expired.")
-    return found
 
 
 def _status(req: Request) -> str:
@@ -101,7 +86,7 @@ def _meeting_registrants(req: Request, meeting: Meeting) -> list[Registrant]:
 
 
 def meeting_registrants(req: Request) -> tuple[int, dict]:
-    meeting = _meeting(req)
+    meeting = meeting_definition(req)
     status = _status(req)
     found = [r for r in _meeting_registrants(req, meeting) if r.status == status]
     page = req.page(found)
@@ -110,7 +95,7 @@ def meeting_registrants(req: Request) -> tuple[int, dict]:
 
 
 def webinar_registrants(req: Request) -> tuple[int, dict]:
-    webinar = _webinar(req)
+    webinar = webinar_definition(req)
     status = _status(req)
     seen: dict[str, Registrant] = {}
     for instance in req.account.webinar_instances_of(webinar.id, req.now):
@@ -123,12 +108,12 @@ def webinar_registrants(req: Request) -> tuple[int, dict]:
 
 
 def meeting_questions(req: Request) -> tuple[int, dict]:
-    _meeting(req)
+    meeting_definition(req)
     return 200, {"questions": QUESTIONS, "custom_questions": []}
 
 
 def webinar_questions(req: Request) -> tuple[int, dict]:
-    _webinar(req)
+    webinar_definition(req)
     custom = [{"title": "How did you hear about us?", "type": "short", "required": False, "answers": []}]
     return 200, {"questions": QUESTIONS, "custom_questions": custom}
 
@@ -157,12 +142,12 @@ def _polls(key: str) -> list[dict[str, object]]:
 
 
 def meeting_polls(req: Request) -> tuple[int, dict]:
-    polls = _polls(f"meeting:{_meeting(req).id}")
+    polls = _polls(f"meeting:{meeting_definition(req).id}")
     return 200, {"total_records": len(polls), "polls": polls}
 
 
 def webinar_polls(req: Request) -> tuple[int, dict]:
-    polls = _polls(f"webinar:{_webinar(req).id}")
+    polls = _polls(f"webinar:{webinar_definition(req).id}")
     return 200, {"total_records": len(polls), "polls": polls}
 
 
@@ -232,7 +217,7 @@ def past_webinar_qa(req: Request) -> tuple[int, dict]:
 
 def webinar_panelists(req: Request) -> tuple[int, dict]:
     """Panelists: up to three active users of the account other than the host, chosen per webinar."""
-    webinar = _webinar(req)
+    webinar = webinar_definition(req)
     others = [u for u in req.account.users(req.now, "active") if u.id != webinar.host_id]
     rng = random.Random(f"panelists:{webinar.id}")
     chosen = rng.sample(others, min(len(others), rng.randint(0, 3)))
@@ -244,7 +229,7 @@ def webinar_panelists(req: Request) -> tuple[int, dict]:
 
 
 def webinar_tracking_sources(req: Request) -> tuple[int, dict]:
-    webinar = _webinar(req)
+    webinar = webinar_definition(req)
     registered = sum(i.registrants_count for i in req.account.webinar_instances_of(webinar.id, req.now))
     rng = random.Random(f"tracking:{webinar.id}")
     names = rng.sample(("Newsletter", "LinkedIn", "Website"), rng.randint(0, 2))

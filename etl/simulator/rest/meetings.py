@@ -11,6 +11,7 @@ from etl.simulator.rest.common import (
     full_name,
     iso,
     meeting_at,
+    meeting_definition,
     meeting_instance,
     numeric_id,
     parse_day,
@@ -80,11 +81,7 @@ def list_meetings(req: Request) -> tuple[int, dict]:
 
 
 def get_meeting(req: Request) -> tuple[int, dict]:
-    meeting_id = numeric_id(req, "meetingId")
-    found = req.account.meeting(meeting_id, req.now)
-    if found is None:
-        raise ApiError(404, 3001, f"Meeting {meeting_id} is not found or has expired.")
-    m = meeting_at(found, req.now)
+    m = meeting_at(meeting_definition(req), req.now)
     host = req.account.user(m.host_id, req.now)
     body = meeting_item(m)
     if host is not None:

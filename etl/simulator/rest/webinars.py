@@ -14,6 +14,7 @@ from etl.simulator.rest.common import (
     numeric_id,
     report_participant_item,
     user,
+    webinar_definition,
     webinar_instance,
 )
 from etl.simulator.rest.errors import ApiError
@@ -53,10 +54,7 @@ def list_webinars(req: Request) -> tuple[int, dict]:
 
 
 def get_webinar(req: Request) -> tuple[int, dict]:
-    webinar_id = numeric_id(req, "webinarId")
-    found = req.account.webinar(webinar_id, req.now)
-    if found is None:
-        raise ApiError(404, 3001, f"Webinar {webinar_id} not found or has expired.")
+    found = webinar_definition(req)
     body = webinar_item(found)
     host = req.account.user(found.host_id, req.now)
     if host is not None:

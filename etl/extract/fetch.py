@@ -71,7 +71,7 @@ def fetch_unit(
     except PaginationError as exc:
         # A listing that would not end (a page token repeated, endless empty pages): its pages so far
         # are kept, the rest is recorded as a skip, and as a gap for the next runs to fetch again.
-        emit(Skip(unit.stream.name, run.account_id, unit.resource, str(exc)))
+        emit(skip(run, unit.stream.name, unit.resource, exc))
         complete, lost = False, f"listing stopped: {exc}"
     if unit.gap is not None and unit.emit_pages:
         emit_gap(run, unit.stream.name, unit.gap, lost, emit)
@@ -198,5 +198,9 @@ def _emit_page(
         )
 
 
-def skip(run: Run, stream: str, resource: str, error: ResourceError) -> Skip:
+def skip(run: Run, stream: str, resource: str, error: ResourceError | PaginationError) -> Skip:
+    """A resource Zoom refused (with its HTTP status and code), or a listing stopped because it never
+    ended."""
+    if isinstance(error, PaginationError):
+        return Skip(stream, run.account_id, resource, str(error))
     return Skip(stream, run.account_id, resource, str(error), error.status, error.code)

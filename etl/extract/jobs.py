@@ -10,9 +10,8 @@ groups, and children are added to their own stream's groups before their parent 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
 from etl.extract.fetch import Unit, emit_gap, fetch_unit, skip
 from etl.extract.gaps import Scope
 from etl.extract.scheduler import Emit, Group
+from etl.extract.users import identify_pending, reconcile_users
 from etl.extract.windows import Window, cannot_have_hosted, parse_time, report_floor, revisit_windows
 from etl.records import Event, Gap, Page, Skip, SourceChoice
 from etl.sources import graphql, rest
@@ -30,8 +30,6 @@ from etl.streams import BY_NAME, USERS_WITH_MEETINGS
 
 if TYPE_CHECKING:
     from etl.extract.engine import Run
-
-log = logging.getLogger(__name__)
 
 _ABSENT = object()
 WEBINAR_FAMILY = ("webinar_instances", "webinar_participants", "webinar_absentees")
@@ -137,42 +135,6 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
     submit_user_gaps(run, groups)
 
 
-def reconcile_users(
-    run: Run, emit: Emit, listed: Counter[str], on_users: Callable[[list[dict[str, Any]]], None]
-) -> None:
-    """Make the GraphQL users listing complete whichever way Zoom answers it.
-
-    Zoom does not document whether GraphQL ``users`` without a status lists every status, as the product
-    asks it to, or only active users, as REST's ``GET /users`` does. Each status's ``total_records`` on REST
-    (one Medium call of one record each) is compared with what GraphQL listed; a status it listed fewer of
-    is listed again on REST, whose users then get their per-user work like any other (once per run).
-    What was seen is recorded with the run's source of the stream (``_etl.sources.reason``)."""
-    endpoint = BY_NAME["users"].rest[0]
-    counting = replace(endpoint, page_size=1)
-    emit_pages = "users" in run.requested
-    seen: list[str] = []
-    missing: list[str] = []
-    for ((_, status),) in BY_NAME["users"].fanout:
-        try:
-            first = next(iter(rest.fetch_pages(run.client, counting, {}, {"status": status})))
-            total = first.body.get("total_records")
-            seen.append(f"{listed[status]} {status} of {total}")
-            if not isinstance(total, int) or listed[status] >= total:
-                continue
-            missing.append(status)
-            for page in rest.fetch_pages(run.client, endpoint, {}, {"status": status}):
-                on_users(page.records)
-                if emit_pages:
-                    emit(Page("users", run.account_id, "rest", page.request, _now(), page.records, {}))
-        except (ResourceError, PaginationError) as exc:
-            emit(_skip_of(run, "users", f"{status} users on REST (GET /users?status={status})", exc))
-    reason = f"GraphQL users listed {', '.join(seen)} (REST's totals)"
-    if missing:
-        reason += f"; {' and '.join(missing)} users listed with REST"
-        log.info("account %s: %s", run.account_id, reason)
-    emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
-
-
 def submit_user_gaps(run: Run, groups: Sequence[Group]) -> None:
     """Tasks for the per-user gaps earlier runs left that no unit of this run covers (a user the listing
     no longer shows, a window older than this run's range); called once every user has been spawned."""
@@ -228,30 +190,6 @@ def expire_gaps(run: Run) -> list[Event]:
 
 def gap_windows(run: Run, name: str, gaps: Sequence[Gap]) -> list[Window]:
     return sorted({window for _, window in zip_gaps(run, name, gaps)})
-
-
-def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> None:
-    """Give each pending user without an id its id, looked up by email (``GET /users/{email}``, Light).
-
-    Zoom's listing "does not return this value for users with the pending status" (OpenAPI), yet the
-    user by email does: without it the users table, keyed by id, would reject every pending invitation on
-    every run. The id is set on the record itself, before the page is emitted, so ``raw.pages`` holds it
-    and ``rebuild`` needs no API call. A lookup Zoom refuses leaves the record as listed: it is recorded
-    as a skip, and normalization rejects the row for its missing key (its payload kept)."""
-    endpoint = BY_NAME["users"].details
-    assert endpoint is not None
-    for user in users:
-        email = user.get("email")
-        if user.get("id") or user.get("status") != "pending" or not isinstance(email, str) or not email:
-            continue
-        try:
-            _, detail = rest.fetch_detail(run.client, endpoint, {"userId": email})
-        except ResourceError as exc:
-            emit(skip(run, "users", "a pending user's id (GET /users/{email})", exc))
-            continue
-        found = detail.get("id") if detail else None
-        if isinstance(found, str) and found:
-            user["id"] = found
 
 
 def spawn_user(run: Run, emit: Emit, user: Mapping[str, Any], groups: Sequence[Group], meetings: Any) -> None:
@@ -418,13 +356,7 @@ def webinar_report_task(emit: Emit, run: Run, user_id: str, window: Window, grou
                 past_webinar(run, record, user_id, groups)
     except (ResourceError, PaginationError) as exc:
         where = f"webinars in the meeting report of user {user_id} {window}"
-        emit(_skip_of(run, "webinar_instances", where, exc))
-
-
-def _skip_of(run: Run, stream: str, resource: str, error: ResourceError | PaginationError) -> Skip:
-    if isinstance(error, ResourceError):
-        return skip(run, stream, resource, error)
-    return Skip(stream, run.account_id, resource, str(error))
+        emit(skip(run, "webinar_instances", where, exc))
 
 
 def past_webinar(run: Run, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]) -> None:

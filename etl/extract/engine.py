@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
-from etl.errors import ConfigError
 from etl.extract import jobs
 from etl.extract.fallback import Sources, unavailable_on_plan
 from etl.extract.gaps import Outstanding
@@ -169,10 +168,7 @@ def extract(
         raise KeyError(f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     today = now.astimezone(UTC).date()
     check_since(since, today)
-    unavailable = unavailable_on_plan(with_ancestors(names), settings, account.plan)
-    asked = [n for n in names if n in unavailable] if streams or settings.streams else []
-    if asked:
-        raise ConfigError(f"stream(s) {', '.join(asked)} cannot be synced: {unavailable[asked[0]]}")
+    unavailable = unavailable_on_plan(names, settings, account.plan, named=bool(streams or settings.streams))
     for name in (n for n in names if n in unavailable):
         log.warning("account %s: %s not synced: %s", account.account_id, name, unavailable[name])
         yield SourceChoice(name, account.account_id, "none", unavailable[name])

@@ -14,12 +14,13 @@ GraphQL stay: REST re-fetches the same keys and the loader's upserts make that h
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from etl.config import Settings
+from etl.errors import ConfigError
 from etl.records import SourceChoice
 from etl.sources.rest import Endpoint
-from etl.streams import BY_NAME, Stream
+from etl.streams import BY_NAME, Stream, with_ancestors
 
 
 def initial_choice(stream: Stream, setting: str, plan: str) -> tuple[str, str]:
@@ -36,17 +37,33 @@ def initial_choice(stream: Stream, setting: str, plan: str) -> tuple[str, str]:
 PAID_ONLY = "free plan: Zoom's reports (GET /report/...) need Pro or higher, and no other source serves"
 
 
-def unavailable_on_plan(names: Iterable[str], settings: Settings, plan: str) -> dict[str, str]:
-    """The streams of ``names`` Zoom serves no source of on ``plan``, with the reason: on Free, those whose
-    every REST endpoint is a report ("Prerequisites: Pro or higher plan", code 200 on Free) and which
-    GraphQL does not serve there either, and every stream below one of them."""
+def paid_only(endpoint: Endpoint) -> bool:
+    """Zoom's reports: "Prerequisites: Pro or higher plan" (OpenAPI); code 200 on a Free account."""
+    return endpoint.path.startswith("/report/")
+
+
+def unavailable_on_plan(
+    names: Sequence[str], settings: Settings, plan: str, *, named: bool = False
+) -> dict[str, str]:
+    """The streams of ``names`` (or of the parents they need) Zoom serves no source of on ``plan``, with
+    the reason: on Free, those whose every REST endpoint is a report ("Prerequisites: Pro or higher plan",
+    code 200 on Free) and which GraphQL does not serve there either, and every stream below one of them.
+    ``named``: the user asked for ``names`` by name, so one of them unavailable is a ``ConfigError``."""
     if plan != "free":
         return {}
+    out = _unavailable(with_ancestors(tuple(names)), settings, plan)
+    refused = [n for n in names if n in out] if named else []
+    if refused:
+        raise ConfigError(f"stream(s) {', '.join(refused)} cannot be synced: {out[refused[0]]}")
+    return out
+
+
+def _unavailable(names: Sequence[str], settings: Settings, plan: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for name in names:
         stream = BY_NAME[name]
         on_rest = initial_choice(stream, settings.source_for(name), plan)[0] == "rest"
-        if on_rest and all(e.path.startswith("/report/") for e in stream.rest):  # see Sources.serves
+        if on_rest and all(paid_only(e) for e in stream.rest):
             out[name] = PAID_ONLY
     for name in names:
         ancestor = BY_NAME[name].parent
@@ -74,7 +91,7 @@ class Sources:
 
     def serves(self, endpoint: Endpoint) -> bool:
         """Whether Zoom serves ``endpoint`` on the account's plan: no report on Free (code 200)."""
-        return not (self._plan == "free" and endpoint.path.startswith("/report/"))
+        return not (self._plan == "free" and paid_only(endpoint))
 
     def graphql(self, name: str) -> bool:
         with self._lock:

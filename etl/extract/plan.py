@@ -25,7 +25,6 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
-from etl.errors import ConfigError
 from etl.extract.engine import stream_plan, windowing_of
 from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.extract.fallback import initial_choice, unavailable_on_plan
@@ -117,10 +116,7 @@ def plan(
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
     today = now.astimezone(UTC).date()
     check_since(since, today)
-    unavailable = unavailable_on_plan(with_ancestors(names), settings, account.plan)
-    refused = [n for n in names if n in unavailable] if streams or settings.streams else []
-    if refused:
-        raise ConfigError(f"stream(s) {', '.join(refused)} cannot be synced: {unavailable[refused[0]]}")
+    unavailable = unavailable_on_plan(names, settings, account.plan, named=bool(streams or settings.streams))
     active = with_ancestors(tuple(n for n in names if n not in unavailable))
     per_user = any(BY_NAME[n].parent == "users" for n in active)
     users = count_users(client) if client is not None and per_user else None

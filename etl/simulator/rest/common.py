@@ -13,7 +13,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from etl.simulator.model import Account, Meeting, MeetingInstance, Participant, User, Webinar, WebinarInstance
+from etl.simulator.model import (
+    Account,
+    Meeting,
+    MeetingInstance,
+    Participant,
+    Registrant,
+    User,
+    Webinar,
+    WebinarInstance,
+)
 from etl.simulator.rest.errors import ApiError
 from etl.simulator.rest.paging import Page, PageTokens, paginate, query_key, refuse_above
 
@@ -222,6 +231,19 @@ def webinar_instance(req: Request, *, reported: bool = False) -> WebinarInstance
         raise ApiError(404, 3001, f"Webinar {raw} not found or has expired.")
     _too_old(found.start_time, req.now, "webinar")
     return found
+
+
+def registrant_item(r: Registrant, join_url: str) -> dict[str, object]:
+    """A registrant as Zoom's registrant and absentee listings give one; ``join_url`` is its meeting's."""
+    return {
+        "id": r.id,
+        "email": r.email,
+        "first_name": r.first_name,
+        "last_name": r.last_name,
+        "status": r.status,
+        "create_time": iso(r.create_time),
+        "join_url": f"{join_url}?tk={r.id}",
+    }
 
 
 def meeting_definition(req: Request) -> Meeting:

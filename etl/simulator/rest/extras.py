@@ -22,6 +22,7 @@ from etl.simulator.rest.common import (
     iso,
     meeting_definition,
     meeting_instance,
+    registrant_item,
     webinar_definition,
     webinar_instance,
 )
@@ -52,19 +53,6 @@ def _status(req: Request) -> str:
     return status
 
 
-def _registrant_item(r: Registrant, join_url: str) -> dict[str, object]:
-    return {
-        "id": r.id,
-        "email": r.email,
-        "first_name": r.first_name,
-        "last_name": r.last_name,
-        "status": r.status,
-        "create_time": iso(r.create_time),
-        "join_url": f"{join_url}?tk={r.id}",
-        "custom_questions": [],
-    }
-
-
 def _meeting_registrants(req: Request, meeting: Meeting) -> list[Registrant]:
     """Who registered: each participant of a held instance that carries a registrant id, once."""
     seen: dict[str, Registrant] = {}
@@ -90,7 +78,7 @@ def meeting_registrants(req: Request) -> tuple[int, dict]:
     status = _status(req)
     found = [r for r in _meeting_registrants(req, meeting) if r.status == status]
     page = req.page(found)
-    items = [_registrant_item(r, meeting.join_url) for r in page.items]
+    items = [{**registrant_item(r, meeting.join_url), "custom_questions": []} for r in page.items]
     return 200, envelope(page, "registrants", items, legacy=True)
 
 
@@ -103,7 +91,7 @@ def webinar_registrants(req: Request) -> tuple[int, dict]:
             seen.setdefault(r.id, r)
     found = sorted((r for r in seen.values() if r.status == status), key=lambda r: (r.create_time, r.id))
     page = req.page(found)
-    items = [_registrant_item(r, webinar.join_url) for r in page.items]
+    items = [{**registrant_item(r, webinar.join_url), "custom_questions": []} for r in page.items]
     return 200, envelope(page, "registrants", items, legacy=True)
 
 

@@ -12,6 +12,7 @@ from etl.simulator.rest.common import (
     iso,
     iso_ms,
     numeric_id,
+    registrant_item,
     report_participant_item,
     user,
     webinar_definition,
@@ -81,18 +82,7 @@ def absentees(req: Request) -> tuple[int, dict]:
     i = webinar_instance(req)
     missing = [r for r in req.account.webinar_registrants(i, req.now) if not r.attended]
     page = req.page(missing)
-    items = [
-        {
-            "id": r.id,
-            "email": r.email,
-            "first_name": r.first_name,
-            "last_name": r.last_name,
-            "status": r.status,
-            "create_time": iso(r.create_time),
-            "join_url": f"https://zoom.us/w/{i.id}?tk={r.id}",
-        }
-        for r in page.items
-    ]
+    items = [registrant_item(r, f"https://zoom.us/w/{i.id}") for r in page.items]
     return 200, envelope(page, "registrants", items, legacy=True)
 
 

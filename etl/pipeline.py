@@ -20,14 +20,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-import duckdb
 import httpx
 import orjson
 
 from etl import analytics, crashpoints
+from etl.carryover import gap_counts, outstanding_gaps, pending_keys, read_history
 from etl.config import AccountSettings, Settings
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
@@ -45,14 +45,7 @@ from etl.warehouse.running import RunProgress
 
 log = logging.getLogger("etl.pipeline")
 
-# Keyed child streams and the parent table whose keys they are fetched for.
-CHILD_KEYS = {
-    "meeting_participants": ("meeting_instances", "uuid", "start_time"),
-    "webinar_participants": ("webinar_instances", "uuid", "start_time"),
-    "webinar_absentees": ("webinar_instances", "uuid", "start_time"),
-}
 PART_ROWS = 10_000  # decoded records a batch holds before it normalizes them (about 2 KB each in Python)
-PENDING_DAYS = 35  # how far back an unfinished child key is retried (older ones stay recorded as skips)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,44 +221,6 @@ def _flush(loader: BackgroundLoader, run_id: str, batch: Batch, result: SyncResu
         gaps=batch.gaps,
         on_done=account_for,
     )
-
-
-def pending_keys(wh: Warehouse, account_id: str, now: datetime) -> dict[str, list[str]]:
-    """Per keyed child stream, the parent keys an earlier run listed but never finished (a crash, a
-    transient failure), limited to the last ``PENDING_DAYS`` days."""
-    horizon = now - timedelta(days=PENDING_DAYS)
-    pending: dict[str, list[str]] = {}
-    for stream, (table, key, when) in CHILD_KEYS.items():
-        rows = wh.conn.execute(
-            f"SELECT {key} FROM zoom.{table} WHERE account_id = ? AND {when} >= ?"
-            f" AND {key} NOT IN (SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?)"
-            f" ORDER BY {when}, {key}",
-            [account_id, horizon, stream, account_id],
-        ).fetchall()
-        pending[stream] = [r[0] for r in rows]
-    return pending
-
-
-def outstanding_gaps(wh: Warehouse, account_id: str) -> list[Gap]:
-    """The gaps earlier runs left for ``account_id`` (``etl.extract.gaps``), oldest first."""
-    rows = wh.conn.execute(
-        "SELECT stream, scope, first_day, last_day, reason FROM _etl.gaps WHERE account_id = ?"
-        " ORDER BY recorded_at, stream, scope, first_day",
-        [account_id],
-    ).fetchall()
-    return [
-        Gap(stream, account_id, scope, first, last, reason) for stream, scope, first, last, reason in rows
-    ]
-
-
-def gap_counts(wh: Warehouse, account_ids: list[str], streams: tuple[str, ...]) -> dict[str, int]:
-    """Outstanding gaps per stream of ``streams`` over ``account_ids``."""
-    rows = wh.conn.execute(
-        "SELECT stream, count(*) FROM _etl.gaps WHERE list_contains(?, account_id)"
-        " AND list_contains(?, stream) GROUP BY stream ORDER BY stream",
-        [account_ids, list(streams)],
-    ).fetchall()
-    return {stream: int(count) for stream, count in rows}
 
 
 def _states(wh: Warehouse, account_id: str) -> dict[str, dict[str, Any]]:
@@ -521,28 +476,3 @@ def plan_sync(
                 )
             )
     return plans
-
-
-def read_history(conn: duckdb.DuckDBPyConnection, account_id: str) -> History:
-    """What the warehouse knows that sizes the next run's children (``etl.extract.estimate``)."""
-
-    def per_day(sql: str) -> dict[date, int]:
-        return {day: int(n) for day, n in conn.execute(sql, [account_id]).fetchall()}
-
-    done = "SELECT key FROM _etl.done_keys WHERE stream = 'meeting_participants' AND account_id = ?"
-    webinars = conn.execute(
-        "SELECT count(*) FROM zoom.webinars WHERE account_id = ?", [account_id]
-    ).fetchone()
-    return History(
-        instances=per_day(
-            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances WHERE account_id = ? GROUP BY 1"
-        ),
-        done=per_day(
-            "SELECT start_time::DATE, count(*) FROM zoom.meeting_instances"
-            f" WHERE account_id = $1 AND uuid IN ({done.replace('?', '$1')}) GROUP BY 1"
-        ),
-        webinar_instances=per_day(
-            "SELECT start_time::DATE, count(*) FROM zoom.webinar_instances w WHERE account_id = ? GROUP BY 1"
-        ),
-        webinars=int(webinars[0]) if webinars else 0,
-    )

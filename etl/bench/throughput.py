@@ -38,11 +38,11 @@ from etl.load.batch import write
 from etl.normalize import normalize
 from etl.normalize.frame import text_frame
 from etl.pipeline import Batch
+from etl.rebuild import rebuild
 from etl.records import Checkpoint, Page
 from etl.warehouse import Warehouse
 from etl.warehouse.connection import scalar
 from etl.warehouse.raw import encode_pages
-from etl.warehouse.rebuild import rebuild
 
 PAGE_SIZE = 300
 STREAM = "meeting_participants"

@@ -57,11 +57,13 @@ test-floors:  ## the suite against the declared dependency floors
 screenshot: $(STAMP)  ## docs/report.png and docs/erd.png: the demo's pages in headless Chromium
 	$(BIN)/python tests/tools/screenshot.py
 
-# lint-imports: the layers and "no circles" of pyproject.toml's [tool.importlinter] (README "Architecture").
+# lint-imports: the layers of pyproject.toml's [tool.importlinter] (README "Architecture"); the circle test
+# also catches a package's __init__ and a child importing each other, which lint-imports does not see.
 lint: $(STAMP)  ## ruff, and the direction of imports
 	$(BIN)/ruff check etl bench tests
 	$(BIN)/ruff format --check etl bench tests
 	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_circles.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

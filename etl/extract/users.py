@@ -9,17 +9,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from etl.errors import PaginationError, ResourceError
 from etl.extract.fetch import skip
+from etl.extract.run import Run
 from etl.extract.scheduler import Emit
 from etl.records import Page, SourceChoice
 from etl.sources import rest
 from etl.streams import BY_NAME
-
-if TYPE_CHECKING:
-    from etl.extract.engine import Run
 
 log = logging.getLogger(__name__)
 

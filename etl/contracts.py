@@ -6,10 +6,11 @@ or an array nested in a parent's records), whether it keeps SCD2 history, and wh
 contract does not know (drift mode), and the facts other stages need about a table: its ``time_column``
 (a fact table's natural time: export partitions by its day, and a keyed child's unfinished parent keys
 are retried by it) and its ``parent_key`` (the column that holds the key of the parent record the rows
-were fetched for: ``meeting_uuid`` of a participant). ``kind`` says whether a table is a ``fact`` (events
-in time: it must name its time column) or a ``dimension`` (things as last seen); the default is
-``dimension`` for SCD2 tables and ``fact`` otherwise. Normalization builds Polars frames from it, the
-warehouse builds its DDL from it, and the data dictionary prints it; nothing infers a type from the data.
+were fetched for: ``meeting_uuid`` of a participant). ``kind`` says whether a table is a ``fact``
+(events in time, which should name its time column: tests/test_registry.py checks the product's) or a
+``dimension`` (things as last seen); the default is ``dimension`` for SCD2 tables and ``fact`` otherwise.
+Normalization builds Polars frames from it, the warehouse builds its DDL from it, and the data dictionary
+prints it; nothing infers a type from the data.
 
 Every table also gets ``account_id`` (first column of every primary key), ``_run_id`` and ``_synced_at``;
 contracts do not declare them. ``_synced_at`` is the ``fetched_at`` of the page the row came from, so a
@@ -228,8 +229,6 @@ def parse_contract(data: dict[str, Any], path: Path) -> Contract:
     for field_name, value in (("time_column", time_column), ("parent_key", parent_key)):
         if value is not None and value not in names:
             raise _fail(path, field_name, f"{value!r} is not a column")
-    if kind == "fact" and time_column is None:
-        raise _fail(path, "time_column", 'a fact table must name its time column (or say kind = "dimension")')
     unknown = set(data) - {
         "kind",
         "time_column",

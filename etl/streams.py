@@ -282,6 +282,24 @@ STREAMS: tuple[Stream, ...] = (
         refetch="ended",
     ),
     Stream(
+        name="webinar_registrants",
+        tables=("webinar_registrants",),
+        keys=("webinar_id", "id"),
+        sources=(
+            Endpoint(
+                path="/webinars/{webinarId}/registrants",
+                records_key="registrants",
+                category="medium",
+                scopes=_WEBINAR,
+                granular=_both("webinar:read:list_registrants"),
+            ),
+        ),
+        parent="webinars",
+        parent_param="webinarId",
+        context_key="webinar_id",
+        fanout=((("status", "approved"),), (("status", "pending"),), (("status", "denied"),)),
+    ),
+    Stream(
         name="recordings",
         tables=("recordings", "recording_files"),
         keys=("uuid",),

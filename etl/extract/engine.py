@@ -44,7 +44,7 @@ def windowing_of(stream: Stream) -> str:
     """A stream's own windowing, or its parent's (participants follow their instances' windows)."""
     if stream.windowing != "none" or stream.parent is None:
         return stream.windowing
-    return BY_NAME[stream.parent].windowing if stream.parent != "users" else "none"
+    return BY_NAME[stream.parent].windowing
 
 
 def stream_plan(

@@ -46,7 +46,7 @@ from etl.extract.fetch import OnRecords, Unit, emit_gap, fetch_unit, skip
 from etl.extract.gaps import Scope
 from etl.extract.run import Run, family
 from etl.extract.scheduler import Emit, Group
-from etl.extract.users import identify_pending, reconcile_users
+from etl.extract.users import USERS, identify_pending, reconcile_users  # USERS: a Zoom exception
 from etl.extract.windows import Window, cannot_have_hosted, parse_time, report_floor, revisit_windows
 from etl.records import Event, Gap, Page, Skip, SourceChoice
 from etl.sources import graphql, rest
@@ -62,7 +62,6 @@ from etl.streams import (
 )
 
 _ABSENT = object()
-USERS = "users"  # Zoom exception: the root listing (see the module docstring)
 NESTED = "meetings"  # Zoom exception: the per-user stream GraphQL nests in a page of users
 PENDING_DEPTH = 3  # keys left by earlier runs: finished before new work starts
 
@@ -171,7 +170,7 @@ def users_task(emit: Emit, *, run: Run, groups: Sequence[Group]) -> None:
         except (GraphQLUnavailable, ResourceError) as exc:  # NOT_FOUND on the account's own user list
             reason = f"{USERS_WITH_MEETINGS.name} unavailable ({exc}); users and meetings queried separately"
             emit(SourceChoice(USERS, run.account_id, run.sources.source(USERS), reason))
-    unit = Unit(stream=stream, resource="users", emit_pages=emit_pages, gap=Scope(""))
+    unit = Unit(stream=stream, resource=USERS, emit_pages=emit_pages, gap=Scope(""))
     listed.clear()
     fetch_unit(run, unit, emit, lambda records: on_users(records, False))
     if run.sources.graphql(USERS):

@@ -46,7 +46,7 @@ def test_export_delta_with_tables(invoke: Callable[..., Result], tmp_path: Path)
         "delta", "--out", str(out), "--warehouse", str(warehouse), "--tables", "users,daily_usage"
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["daily_usage", "users"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["_zoom_etl", "daily_usage", "users"]
     assert deltalake.DeltaTable(str(out / "daily_usage")).to_pyarrow_table().num_rows == len(
         ROWS["daily_usage"]
     )

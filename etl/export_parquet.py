@@ -108,6 +108,7 @@ def _parquet_table(
         removed[account] = [k for k in old if k not in hashes]
     partitions: dict[Key, dict[str, Any]] = dict(kept)
     if changed:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with only_partitions(conn, spec, changed) as query:
             conn.execute(
                 f"COPY ({query}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, "
@@ -191,6 +192,7 @@ def _roll_forward(out: Path, account: str, journal: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if inode is None:  # the account has nothing left in this table: move its folder out
             if target.exists():
+                staged.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(target, staged)
         elif not (target.exists() and target.stat().st_ino == inode):
             _swap_in(staged, target)

@@ -232,11 +232,7 @@ def recover(out: Path, accounts: Sequence[str]) -> None:
         journal = journals / f"{account_file(account)}.json"
         if journal.exists():
             _roll_forward(out, account, journal)
-    needed = {
-        Path(staged).parts[2]
-        for path in journals.glob("*.json")
-        for staged, _, _ in orjson.loads(path.read_bytes())["pairs"]
-    }
+    needed = _needed(out)
     staging = meta(out, "staging")
     for folder in staging.iterdir():
         if folder.suffix == ".lock" or folder.name in needed:
@@ -264,17 +260,22 @@ def _staging(out: Path) -> Iterator[Path]:
         try:
             yield stage
         finally:
-            if not _needed(out, name):
+            if name not in _needed(out):
                 shutil.rmtree(stage, ignore_errors=True)
                 lock.unlink(missing_ok=True)
 
 
-def _needed(out: Path, name: str) -> bool:
-    """Whether a journal (a decided swap that failed half way) still refers to staging folder ``name``."""
+def _needed(out: Path) -> set[str]:
+    """The staging folders a journal (a decided swap not finished) still refers to. Other exports'
+    journals come and go meanwhile: one removed between listing and reading needs nothing."""
+    names = set()
     for path in (out / META / "journal").glob("*.json"):
-        if any(Path(s).parts[2] == name for s, _, _ in orjson.loads(path.read_bytes())["pairs"]):
-            return True
-    return False
+        try:
+            pairs = orjson.loads(path.read_bytes())["pairs"]
+        except FileNotFoundError:
+            continue
+        names |= {Path(staged).parts[2] for staged, _, _ in pairs}
+    return names
 
 
 def _decode(parts: Sequence[str]) -> Key:

@@ -100,7 +100,8 @@ def _delta_table(
 
     def commit() -> None:
         if not deltalake.DeltaTable.is_deltatable(str(uri)):
-            with only_partitions(conn, spec, changed) as query:  # creates the table, even without rows
+            # creates the table, even without rows
+            with only_partitions(conn, spec, changed, every=len(hashes)) as query:
                 reader = conn.sql(query).to_arrow_reader()
                 deltalake.write_deltalake(uri, reader, mode="append", partition_by=list(spec.partition_by))
             return
@@ -108,7 +109,7 @@ def _delta_table(
         if not predicate:
             return
         if changed:
-            with only_partitions(conn, spec, changed) as query:
+            with only_partitions(conn, spec, changed, every=len(hashes)) as query:
                 reader = conn.sql(query).to_arrow_reader()
                 deltalake.write_deltalake(
                     uri,

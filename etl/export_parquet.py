@@ -109,7 +109,7 @@ def _parquet_table(
     partitions: dict[Key, dict[str, Any]] = dict(kept)
     if changed:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with only_partitions(conn, spec, changed) as query:
+        with only_partitions(conn, spec, changed, every=len(hashes)) as query:
             conn.execute(
                 f"COPY ({query}) TO '{_sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, "
                 f"PARTITION_BY ({', '.join(spec.partition_by)}))"

@@ -5,19 +5,21 @@ and every account's rows survive."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from export_rows import ODD_ACCOUNT, ROWS, change, make_warehouse
 
 from etl.export import export
-from etl.export_lake import META
+from etl.export_lake import MANIFEST, META
 from etl.warehouse.reader import open_read_only
 
 TABLES = ("meeting_instances", "meeting_participants", "daily_usage", "users", "users_history")
@@ -261,3 +263,27 @@ def test_partition_columns_are_typed_by_the_documented_read_options(tmp_path: Pa
         "hive_partitioning = true, hive_types = {'account_id': VARCHAR, 'date': DATE})"
     ).fetchall()
     assert {r[0]: r[1] for r in types}["date"] == "DATE"
+
+
+def test_a_root_written_before_per_account_manifests_is_taken_over(tmp_path: Path) -> None:
+    """A root of the earlier layout (one manifest for the folder, every account's partitions in it):
+    each account's next export reads its own partitions from it and replaces only those."""
+    a = account_warehouse(tmp_path / "a.duckdb", "A")
+    b = account_warehouse(tmp_path / "b.duckdb", "B")
+    out = tmp_path / "lake"
+    run(a, "parquet", out)
+    run(b, "parquet", out)
+    tables: dict[str, Any] = {}
+    for path in sorted((out / META / "accounts").glob("*.json")):
+        for table, entry in orjson.loads(path.read_bytes())["tables"].items():
+            tables.setdefault(table, {**entry, "partitions": []})["partitions"] += entry["partitions"]
+    legacy = {"format": "parquet", "duckdb": duckdb.__version__, "tables": tables}
+    shutil.rmtree(out / META)
+    (out / MANIFEST).write_bytes(orjson.dumps(legacy))
+    before = data_files(out, "B")
+    change(a, "DELETE FROM zoom.meeting_participants WHERE participant_key = 'p3'")
+    run(a, "parquet", out)
+    assert_lake_holds("parquet", out, [a, b])
+    assert data_files(out, "B") == before
+    run(b, "parquet", out)
+    assert data_files(out, "B") == before  # B's partitions came from the old manifest: nothing rewritten

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources soak serve screenshot clean
+.PHONY: demo test test-fast test-dates test-dbt test-spark test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources soak serve screenshot clean
 
 # gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
 NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
@@ -43,6 +43,16 @@ test-dbt: $(STAMP)  ## dbt-duckdb builds and tests a project over the demo's rea
 	test -x $(DBT_VENV)/bin/dbt || ($(PYTHON) -m venv $(DBT_VENV) && \
 	  $(DBT_VENV)/bin/pip install -q 'dbt-core==1.11.16' 'dbt-duckdb==1.11.1' 'duckdb==2.0.1')
 	$(BIN)/python -m pytest -q tests/dbt --dbt $(DBT_VENV)/bin/dbt
+
+# Spark reads a Parquet export of three simulator accounts (tests/export/test_spark.py). pyspark lives in a
+# venv of its own; Java comes from the system (installed here when missing and we are root, as in CI).
+SPARK_VENV ?= .venv-spark
+test-spark: $(STAMP)  ## a local Spark session reads an export of several accounts (own venv, system Java)
+	command -v java >/dev/null || { test "$$(id -u)" = 0 && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends default-jre-headless; }
+	$(SPARK_VENV)/bin/python -c 'import pyspark' 2>/dev/null || \
+	  ($(PYTHON) -m venv $(SPARK_VENV) && $(SPARK_VENV)/bin/pip install -q 'pyspark==3.5.5')
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/export/test_spark.py --spark-python $(SPARK_VENV)/bin/python
 
 # Every dependency at the lowest version pyproject.toml allows (uv's lowest-direct resolution), own venv.
 FLOORS_VENV ?= .venv-floors

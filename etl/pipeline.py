@@ -35,7 +35,7 @@ from etl import crashpoints
 from etl.accounts import AccountResult, Target, outcome
 from etl.carryover import gap_counts, outstanding_gaps, pending_keys, read_history
 from etl.config import AccountSettings, Settings
-from etl.errors import ConfigError, LockedError, ZoomEtlError
+from etl.errors import ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
 from etl.extract.estimate import History
 from etl.http.client import ZoomClient
@@ -298,7 +298,11 @@ def _run_account(
     try:
         if stop.is_set():
             raise ZoomEtlError("interrupted: the sync was stopped before this account started")
-        wh = target.enter()
+        try:
+            wh = target.enter()
+        except ZoomEtlError as exc:  # said once for the warehouse, by ``sync`` (or raised by it)
+            result.fail(exc)
+            return result
         with ZoomClient(account, settings, transport=transport) as client:
             reporter.attach(account.account_id, client)
             try:
@@ -378,9 +382,14 @@ def sync(
         except BaseException:  # Ctrl-C: every account stops at its next event and closes its run
             stop.set()
             raise
-    locked = [t.open_error for t in targets.values() if isinstance(t.open_error, LockedError)]
-    if locked and len(locked) == len(targets):
-        raise locked[0]  # nothing ran: the CLI's "locked" record, exit 75, as for one warehouse
+    unopened = [t.open_error for t in targets.values() if t.open_error is not None]
+    if unopened and len(unopened) == len(targets):
+        # Nothing ran: raised as before a run (the lock: the CLI's "locked" record and exit 75; a warehouse
+        # a newer release wrote: exit 2), whether there is one warehouse or several.
+        raise unopened[0]
+    for target in targets.values():
+        if target.open_error is not None:
+            log.error("warehouse %s not opened, its accounts not synced: %s", target.path, target.open_error)
     return _summary(run_id, started, results, len(targets))
 
 

@@ -75,11 +75,13 @@ class Reporter:
     def end(self, result: AccountResult) -> None:
         """The account has ended: its figures are final in ``result``; the display hears of it."""
         with self._lock:
-            self._entries[result.account_id].client = None
+            entry = self._entries[result.account_id]
+            began, entry.client = entry.client is not None, None
             self._ended.append(result.account_id)
             if result.status == "failed":
                 self._failed.append(result.account_id)
-            self._show(self._snapshot(result.account_id))
+            if began:  # one that never got going (its warehouse not opened) has nothing to show
+                self._show(self._snapshot(result.account_id))
 
     def committed(self, account_id: str) -> None:
         """After a committed batch: the warehouse's progress file, then the display."""

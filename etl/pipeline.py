@@ -147,16 +147,26 @@ class Batch:
         elif isinstance(event, Checkpoint):
             self.checkpoints.append(event)
         elif isinstance(event, Skip):
-            log.warning("skipped %s %s: %s", event.stream, event.resource, event.reason)
+            log.warning(
+                "account %s: skipped %s %s: %s", event.account_id, event.stream, event.resource, event.reason
+            )
             self.skips.append(event)
         elif isinstance(event, Gap):
             if not event.closed:
                 days = f" {event.first_day}..{event.last_day}" if event.first_day else ""
-                log.warning("gap in %s %s%s: %s", event.stream, event.scope, days, event.reason)
+                log.warning(
+                    "account %s: gap in %s %s%s: %s",
+                    event.account_id,
+                    event.stream,
+                    event.scope,
+                    days,
+                    event.reason,
+                )
             self.gaps.append(event)
         else:
             log.info(
-                "stream %s served by %s%s",
+                "account %s: stream %s served by %s%s",
+                event.account_id,
                 event.stream,
                 event.source,
                 f" ({event.reason})" * bool(event.reason),

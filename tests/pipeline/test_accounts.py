@@ -296,7 +296,11 @@ def test_the_command_exits_partial_with_one_json_line_naming_each_account(
     (line,) = out.stdout.splitlines()
     record = orjson.loads(line)
     assert (record["status"], record["exit_code"]) == ("partial", EXIT_PARTIAL)
-    assert [(a["account_id"], a["status"]) for a in record["accounts"]] == [
-        (sims[0].credentials["account_id"], "ok"),
-        (sims[1].credentials["account_id"], "failed"),
-    ]
+    good, bad = (s.credentials["account_id"] for s in sims)
+    assert [(a["account_id"], a["status"]) for a in record["accounts"]] == [(good, "ok"), (bad, "failed")]
+    # The last progress event sums the accounts and names the one that failed.
+    events = [orjson.loads(line) for line in out.stderr.splitlines() if '"event":"progress"' in line]
+    last = events[-1]
+    assert (last["accounts_done"], last["accounts_total"], last["accounts_failed"]) == (2, 2, [bad])
+    assert last["rows"] == sum(record["rows"].values()) > 0
+    assert last["requests"] == sum(record["requests_by_category"].values())

@@ -350,7 +350,7 @@ def sync(
     """Run one sync of every configured account, each into its warehouse (``etl.accounts``), up to
     ``settings.max_concurrent_accounts`` at once; never raises for a failure of the sync itself (the
     result says ``failed`` or ``partial`` and why, per account), only for errors before it could start
-    (configuration) and for a warehouse lock that kept every account out."""
+    (configuration) and when no warehouse of the run could be opened (the lock, a newer release's file)."""
     names = options.streams or settings.streams or tuple(s.name for s in STREAMS)
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:

@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-scale", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--modes", default="shared,own,alone", help="Which of shared, own, alone to run.")
     args = parser.parse_args(argv)
     report: dict[str, Any] = {
         "accounts": args.accounts,
@@ -166,14 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-accounts-") as tmp:
             root = Path(tmp)
             (root / "own").mkdir()
-            shared = write_config(root / "shared.toml", sims, args.rate_scale, root / "shared.duckdb", None)
-            report["shared"] = run_sync(shared)
-            print(f"shared: {report['shared']['wall_seconds']} s", file=sys.stderr)
-            own = write_config(root / "own.toml", sims, args.rate_scale, root / "unused.duckdb", root / "own")
-            report["own"] = run_sync(own)
-            print(f"own: {report['own']['wall_seconds']} s", file=sys.stderr)
+            modes = args.modes.split(",")
+            if "shared" in modes:
+                shared = write_config(
+                    root / "shared.toml", sims, args.rate_scale, root / "shared.duckdb", None
+                )
+                report["shared"] = run_sync(shared)
+                print(f"shared: {report['shared']['wall_seconds']} s", file=sys.stderr)
+            if "own" in modes:
+                own = write_config(
+                    root / "own.toml", sims, args.rate_scale, root / "unused.duckdb", root / "own"
+                )
+                report["own"] = run_sync(own)
+                print(f"own: {report['own']['wall_seconds']} s", file=sys.stderr)
             alone = []
-            for sim in sims:
+            for sim in sims if "alone" in modes else []:
                 config = write_config(
                     root / f"{sim.account_id}.toml",
                     [sim],
@@ -190,12 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         for sim in sims:
             sim.process.wait(timeout=30)
     walls = [a["wall_seconds"] for a in report["alone"]]
-    report["alone_slowest_seconds"] = max(walls)
-    report["alone_sum_seconds"] = round(sum(walls), 2)
-    for mode in ("shared", "own"):
-        wall = report[mode]["wall_seconds"]
-        report[f"{mode}_over_slowest"] = round(wall / max(walls), 2)
-        report[f"{mode}_over_sum"] = round(wall / sum(walls), 3)
+    if walls:
+        report["alone_slowest_seconds"] = max(walls)
+        report["alone_sum_seconds"] = round(sum(walls), 2)
+        for mode in ("shared", "own"):
+            if mode in report:
+                wall = report[mode]["wall_seconds"]
+                report[f"{mode}_over_slowest"] = round(wall / max(walls), 2)
+                report[f"{mode}_over_sum"] = round(wall / sum(walls), 3)
     report["uptime_after"] = _uptime()
     text = orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
     if args.out is not None:

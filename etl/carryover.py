@@ -10,7 +10,7 @@ import duckdb
 
 from etl.contracts import load_contracts
 from etl.errors import ContractError
-from etl.extract.estimate import History
+from etl.plan.estimate import History
 from etl.records import Gap
 from etl.streams import BY_NAME, keyed_streams
 from etl.warehouse.connection import Warehouse
@@ -74,7 +74,7 @@ def gap_counts(wh: Warehouse, account_ids: list[str], streams: tuple[str, ...]) 
 
 
 def read_history(conn: duckdb.DuckDBPyConnection, account_id: str) -> History:
-    """What the warehouse knows that sizes the next run's children (``etl.extract.estimate``)."""
+    """What the warehouse knows that sizes the next run's children (``etl.plan.estimate``)."""
 
     def per_day(sql: str) -> dict[date, int]:
         return {day: int(n) for day, n in conn.execute(sql, [account_id]).fetchall()}

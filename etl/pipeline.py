@@ -36,12 +36,13 @@ from etl.accounts import AccountResult, Target, outcome
 from etl.carryover import gap_counts, outstanding_gaps, pending_keys, read_history
 from etl.config import AccountSettings, Settings
 from etl.errors import ConfigError, ZoomEtlError
-from etl.extract import Plan, extract, plan
-from etl.extract.estimate import History
+from etl.extract import extract
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
 from etl.normalize import Normalized, merge, normalize
+from etl.plan import Plan, plan
+from etl.plan.estimate import History
 from etl.records import Checkpoint, Event, Gap, Page, Skip, SourceChoice
 from etl.snapshots import Progress, Reporter, Snapshot
 from etl.streams import BY_NAME, STREAMS

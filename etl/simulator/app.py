@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ import orjson
 from etl.resources import GRAPHQL_SCHEMA
 from etl.simulator.clock import SimClock
 from etl.simulator.control import Control, Stats
+from etl.simulator.downloads import Downloads
 from etl.simulator.faults import ERROR_BODIES, FaultInjector, FaultSettings
 from etl.simulator.graphql_scopes import needed_scopes
 from etl.simulator.memo import MemoAccount
@@ -78,13 +80,20 @@ class SimulatorConfig:
 
 @dataclass(slots=True)
 class Outcome:
-    """What the socket layer must do: send ``body`` (maybe cut short), or reset, maybe after ``hold``."""
+    """What the socket layer must do: send ``body`` (maybe cut short), or reset, maybe after ``hold``.
+
+    A recording file is streamed instead: ``chunks`` (``length`` bytes in all), reset after ``cut_after``
+    bytes when that is not -1."""
 
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     fault: str | None = None  # reset | truncate | malformed
     hold: float = 0.0
+    content_type: str = "application/json; charset=utf-8"
+    chunks: Iterator[bytes] | None = None
+    length: int = 0
+    cut_after: int = -1
 
 
 def json_outcome(status: int, body: object, headers: dict[str, str] | None = None) -> Outcome:
@@ -157,6 +166,7 @@ class App:
         self._served_cond = threading.Condition()
         self.running = threading.Event()  # cleared: API requests wait (a test holds a client mid-run)
         self.running.set()
+        self.downloads = Downloads(self)
 
     # ---- entry -------------------------------------------------------------------------------------------
 
@@ -190,6 +200,8 @@ class App:
             return self._rest(path[3:], query, headers)
         if path == "/v3/graphql" and method == "POST" and self.config.graphql:
             return self._graphql_request(headers, body)
+        if method == "GET" and (path.startswith("/rec/download/") or path.startswith("/cdn/")):
+            return self.downloads.handle(path, query, headers)
         self.stats.record("unknown", None, 404)
         return json_outcome(404, NOT_FOUND)
 
@@ -303,6 +315,7 @@ class App:
             max_page=route.max_page,
             page_number=route.page_number,
             pending_lookup=self.faults.pending_lookup_fails,
+            extra={"base_url": self.base_url},
         )
         settings = self.faults.settings
         status, body = dispatch(route, raw_params, req, drift=settings.drift)

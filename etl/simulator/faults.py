@@ -63,6 +63,9 @@ class FaultSettings:
     page_token_expiry_every: int = 0
     bare_429_rate: float = 0.0
     pending_lookup_failure_rate: float = 0.0
+    download_redirect: bool = True
+    download_drop_bytes: int = 0
+    download_drops: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -87,6 +90,8 @@ class FaultSettings:
             "storm_length",
             "storm_requests",
             "page_token_expiry_every",
+            "download_drop_bytes",
+            "download_drops",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"fault knob {name} must be >= 0, got {getattr(self, name)}")
@@ -146,6 +151,7 @@ class FaultInjector:
         self.mangled: list[dict[str, object]] = []
         self._settings = settings
         self._storm_left = settings.storm_requests
+        self._drops_left = settings.download_drops
         self.requests = 0
         self.injected: dict[str, int] = dict.fromkeys(
             (
@@ -157,6 +163,7 @@ class FaultInjector:
                 "graphql_error",
                 "bare_429",
                 "pending_lookup",
+                "download_drop",
             ),
             0,
         )
@@ -171,6 +178,8 @@ class FaultInjector:
             self._settings = self._settings.with_knobs(**knobs)
             if "storm_requests" in knobs:
                 self._storm_left = self._settings.storm_requests
+            if "download_drops" in knobs:
+                self._drops_left = self._settings.download_drops
             return self._settings
 
     def state(self) -> dict[str, object]:
@@ -209,6 +218,15 @@ class FaultInjector:
                 kind = "truncate"
             malformed = s.malformed_rate > 0 and self._malformed_rng.random() < s.malformed_rate
             return Draw(kind, expire, status, malformed and kind is None)
+
+    def download_cut(self) -> int:
+        """For one recording file answer: the body bytes to send before dropping the connection, or -1."""
+        with self._lock:
+            if self._drops_left <= 0:
+                return -1
+            self._drops_left -= 1
+            self.injected["download_drop"] += 1
+            return self._settings.download_drop_bytes
 
     def graphql_error(self) -> bool:
         """Drawn for each GraphQL request that got past the gate: True when it must answer 503."""

@@ -244,6 +244,13 @@ ROUTES: tuple[Route, ...] = (
         _g("cloud_recording:read:list_user_recordings"),
         300,
     ),
+    Route(
+        "/meetings/{meetingId}/recordings",
+        "light",
+        ("recording:read:admin", "recording:read"),
+        recordings.meeting_recordings,
+        _g("cloud_recording:read:list_recording_files"),
+    ),
     Route("/report/daily", "heavy", REPORT, reports.daily, ("report:read:daily_usage:admin",)),
     Route(
         "/report/users", "heavy", REPORT, reports.active_users, ("report:read:list_users:admin",), 300, True

@@ -111,7 +111,7 @@ class Downloads:
         authorization = headers.get("Authorization")
         if not authorization and params.get("access_token"):
             authorization = f"Bearer {params['access_token']}"
-        if not self.app.tokens.valid(authorization):
+        if not self.app.tokens.valid(authorization) or self.app.faults.settings.download_html:
             page = Outcome(200, HTML_PAGE, content_type="text/html;charset=utf-8")
             return self._record(endpoint, page)
         f = self._file(key)
@@ -154,7 +154,7 @@ class Downloads:
     def _serve(self, f: RecordingFile, headers: Any) -> Outcome:
         from etl.simulator.app import Outcome, json_outcome
 
-        size = f.file_size
+        size = max(0, f.file_size - self.app.faults.settings.download_short_bytes)
         start, end, status = 0, size, 200
         wanted = headers.get("Range")
         if wanted:

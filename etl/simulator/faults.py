@@ -29,6 +29,12 @@ random knob, in arrival order, so the same seed and the same request sequence gi
 - ``page_token_expiry_every``: every N-th distinct ``next_page_token`` presented is found expired (error
   300), once: the listing restarts, and the same token works the next time, so a listing restarts at most
   once per page (Zoom's tokens live 15 minutes: a long backfill meets this).
+- recording downloads (``etl.simulator.downloads``): ``download_redirect`` (on by default) sends each
+  ``download_url`` on to a second host name; ``download_drops`` / ``download_drop_bytes``: the next
+  ``download_drops`` file answers stop after ``download_drop_bytes`` bytes of their body (connection
+  reset); ``download_html``: every download is refused with Zoom's HTML page, even with a good token (a
+  recording the app may not download); ``download_short_bytes``: files are served that many bytes
+  shorter than listed, cleanly ended (a size mismatch).
 """
 
 from __future__ import annotations
@@ -66,6 +72,8 @@ class FaultSettings:
     download_redirect: bool = True
     download_drop_bytes: int = 0
     download_drops: int = 0
+    download_html: bool = False
+    download_short_bytes: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -92,6 +100,7 @@ class FaultSettings:
             "page_token_expiry_every",
             "download_drop_bytes",
             "download_drops",
+            "download_short_bytes",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"fault knob {name} must be >= 0, got {getattr(self, name)}")

@@ -1,0 +1,475 @@
+"""One download run for one account: the files ``plan`` picks, fetched concurrently, resumably, verified.
+
+Per meeting, its file list is read again (``GET /meetings/{uuid}/recordings``, LIGHT): Zoom makes download
+URLs per request, and the fresh list says which files are still processing or gone. Per file:
+
+1. stream into ``<final name>.part`` (``etl.http.files``), resuming from what a killed or failed attempt
+   left there (``Range``), up to ``attempts`` tries with backoff; an HTML page is retried once with a fresh
+   token, then is a failure;
+2. check it: the size Zoom lists (a short or long file is a failure, and the partial file is removed), and
+   for MP4 and M4A an ISO media ``ftyp`` box at the start;
+3. SHA-256, ``fsync``, atomic rename to the final name, then its inventory row (``zoom.recording_downloads``)
+   is committed: the inventory only says complete for a file that is whole on disk. A run killed
+   between the rename and the commit finds the final file next time and only checksums it.
+4. TRANSCRIPT, CC and CHAT files are parsed into ``zoom.transcript_segments`` / ``zoom.chat_messages``
+   (the file's rows replaced); a file that does not parse is recorded in ``_etl.rejects`` (stream
+   ``recordings download``) with its path and the line at fault.
+
+Workers (threads, one meeting each) only touch the network and the disk; every warehouse write happens on
+the calling thread, as their results arrive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import polars as pl
+
+from etl.errors import ApiError, AuthError, DiskSpaceError, RateLimitError, ResourceError
+from etl.http.client import ZoomClient
+from etl.http.files import DownloadFailed, fetch
+from etl.recordings import plan
+from etl.recordings.layout import relative_path
+from etl.recordings.parse import BadFile, parse_chat, parse_vtt
+from etl.recordings.tables import STREAM, create_tables
+from etl.warehouse.connection import Warehouse
+
+log = logging.getLogger("etl.recordings")
+
+MEDIA = frozenset({"MP4", "M4A"})
+PARSED = frozenset({"TRANSCRIPT", "CC", "CHAT"})
+ZOOM_HOSTS = (".zoom.us", ".zoom.com", ".zoomgov.com")
+INVENTORY_COLUMNS = (
+    "account_id, file_id, meeting_uuid, file_type, path, bytes, expected_bytes, sha256, content_type,"
+    " downloaded_at, status, error, attempts, _run_id, _synced_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    out: Path
+    types: frozenset[str] | None = None  # None: every type
+    since: date | None = None
+    hosts: tuple[str, ...] = ()
+    concurrency: int = 4
+    throttle: Callable[[int], None] = lambda _n: None
+    allowed_hosts: tuple[str, ...] = ZOOM_HOSTS
+    attempts: int = 4
+    min_free_bytes: int = 1024**3
+    parse: bool = True
+    backoff: float = 0.5
+
+
+@dataclass(slots=True)
+class Result:
+    account_id: str
+    files: int = 0  # files the run was asked for (after filters)
+    already: int = 0  # complete before the run
+    complete: int = 0  # completed by this run
+    failed: int = 0
+    processing: int = 0
+    gone: int = 0
+    bytes: int = 0  # bytes received by this run
+    resumed: int = 0  # files continued from a partial file
+    requests: int = 0
+    segments: int = 0
+    chat_messages: int = 0
+    rejects: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a worker reports for one file."""
+
+    row: plan.FileRow
+    status: str  # complete | failed | processing | gone | partial
+    path: str
+    size: int = 0
+    sha256: str | None = None
+    content_type: str | None = None
+    error: str | None = None
+    received: int = 0
+    resumed: bool = False
+    requests: int = 0
+    attempts: int = 0
+
+
+def file_key(item: dict[str, Any], meeting_uuid: str) -> str:
+    """``zoom.recording_files.id`` of a listed file: Zoom's id, else type|uuid|start (CC, TIMELINE)."""
+    if item.get("id"):
+        return str(item["id"])
+    start = str(item.get("recording_start") or "")
+    with contextlib.suppress(ValueError):
+        parsed = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        start = parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{item.get('file_type')}|{meeting_uuid}|{start}"
+
+
+def encode_uuid(uuid: str) -> str:
+    once = quote(uuid, safe="")
+    return quote(once, safe="") if uuid.startswith("/") or "//" in uuid else once
+
+
+def accepts(file_type: str) -> Callable[[str], bool]:
+    if file_type in MEDIA:
+        return lambda ct: ct.startswith(("video/", "audio/")) or ct in ("application/octet-stream", "")
+    return lambda ct: ct.startswith("text/") or ct in ("application/json", "application/octet-stream", "")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_disk(out: Path, todo: list[plan.FileRow], minimum: int) -> None:
+    need = 0
+    for row in todo:
+        need += row.file_size or 0
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free - need < minimum:
+        raise DiskSpaceError(
+            f"not enough free disk in {out}: {need / 1e6:,.1f} MB to download, {free / 1e6:,.1f} MB free,"
+            f" and {minimum / 1e6:,.0f} MB must stay free (--min-free-gb)"
+        )
+
+
+class Run:
+    """One account's download run (``run()``)."""
+
+    def __init__(
+        self, wh: Warehouse, client: ZoomClient, account_id: str, options: Options, run_id: str
+    ) -> None:
+        self.wh = wh
+        self.client = client
+        self.account_id = account_id
+        self.options = options
+        self.run_id = run_id
+        self.result = Result(account_id)
+        self._held: dict[str, plan.Held] = {}
+
+    # ---- the run -------------------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        conn = self.wh.conn
+        create_tables(conn)
+        o = self.options
+        files = plan.wanted_files(conn, self.account_id, types=o.types, since=o.since, hosts=o.hosts)
+        held = plan.inventory(conn, self.account_id)
+        self.result.files = len(files)
+        todo = [f for f in files if not plan.still_complete(held.get(f.file_id), o.out)]
+        self.result.already = len(files) - len(todo)
+        self._held = held
+        if not todo:
+            return self.result
+        _check_disk(o.out, todo, o.min_free_bytes)
+        by_meeting: dict[str, list[plan.FileRow]] = {}
+        for row in todo:
+            by_meeting.setdefault(row.meeting_uuid, []).append(row)
+        with ThreadPoolExecutor(max_workers=max(1, o.concurrency), thread_name_prefix="download") as pool:
+            futures: list[Future[list[Outcome]]] = [
+                pool.submit(self._meeting, uuid, rows) for uuid, rows in by_meeting.items()
+            ]
+            try:
+                for future in as_completed(futures):
+                    for outcome in future.result():
+                        self._record(outcome)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return self.result
+
+    # ---- workers: network and disk only --------------------------------------------------------------
+
+    def _meeting(self, uuid: str, rows: list[plan.FileRow]) -> list[Outcome]:
+        try:
+            response = self.client.rest_get(f"/meetings/{encode_uuid(uuid)}/recordings", category="light")
+            listing = response.json()
+        except ResourceError as exc:
+            return [Outcome(r, "gone", self._path(r), error=f"no longer listed by Zoom: {exc}") for r in rows]
+        except (AuthError, RateLimitError):
+            raise
+        except ApiError as exc:
+            return [Outcome(r, "failed", self._path(r), error=str(exc)) for r in rows]
+        fresh = {
+            file_key(item, uuid): item
+            for item in listing.get("recording_files") or []
+            if isinstance(item, dict)
+        }
+        return [self._file(row, fresh.get(row.file_id)) for row in rows]
+
+    def _path(self, row: plan.FileRow) -> str:
+        return str(
+            relative_path(
+                account_id=self.account_id,
+                host=row.host,
+                start_time=row.start_time,
+                meeting_uuid=row.meeting_uuid,
+                topic=row.topic,
+                file_type=row.file_type,
+                file_key=row.file_id,
+                extension=row.file_extension,
+            )
+        )
+
+    def _file(self, row: plan.FileRow, item: dict[str, Any] | None) -> Outcome:
+        rel = self._path(row)
+        final = self.options.out / rel
+        if item is None:
+            return Outcome(row, "gone", rel, error="no longer listed by Zoom")
+        status = str(item.get("status") or "completed")
+        if status != "completed":
+            return Outcome(row, "processing", rel, error=f"Zoom lists the file as {status!r}")
+        url = item.get("download_url")
+        if not url:
+            return Outcome(row, "failed", rel, error="Zoom lists no download_url (an on-premise file?)")
+        size = item.get("file_size")
+        expected = int(size) if isinstance(size, int | float) and size > 0 else row.file_size
+        final.parent.mkdir(parents=True, exist_ok=True)
+        part = final.with_name(final.name + ".part")
+        if final.is_file() and (expected is None or final.stat().st_size == expected):
+            # Renamed by a run killed before its inventory row was committed: checksum it, done.
+            return self._done(row, rel, final, None, 0, False, 0, 0)
+        resumed_from = part.stat().st_size if part.exists() else 0
+        requests = attempts = 0
+        refreshed = False
+        error = ""
+        for attempt in range(self.options.attempts):
+            attempts += 1
+            try:
+                fetched = fetch(
+                    self.client,
+                    str(url),
+                    part,
+                    allowed_hosts=self.options.allowed_hosts,
+                    accept=accepts(row.file_type),
+                    expected_size=expected,
+                    throttle=self.options.throttle,
+                )
+            except DownloadFailed as exc:
+                error = str(exc)
+                if exc.refresh_token and not refreshed:
+                    refreshed = True
+                    self.client.invalidate_token(self.client.access_token())
+                    continue
+                if not exc.retryable:
+                    part.unlink(missing_ok=True)
+                    return Outcome(row, "failed", rel, error=f"{exc.kind}: {exc}", attempts=attempts)
+                time.sleep(self.options.backoff * 2**attempt)
+                continue
+            requests += fetched.requests
+            received = fetched.size - resumed_from if fetched.resumed_from else fetched.size
+            problem = self._verify(row, part, fetched.size, expected)
+            if problem:
+                part.unlink(missing_ok=True)
+                return Outcome(row, "failed", rel, error=problem, requests=requests, attempts=attempts)
+            return self._done(
+                row, rel, final, part, received, resumed_from > 0, requests, attempts, fetched.content_type
+            )
+        size_now = part.stat().st_size if part.exists() else 0
+        return Outcome(row, "partial", rel, size=size_now, error=error, requests=requests, attempts=attempts)
+
+    @staticmethod
+    def _verify(row: plan.FileRow, part: Path, size: int, expected: int | None) -> str | None:
+        if expected is not None and size != expected:
+            return f"size_mismatch: {size} bytes received, Zoom lists {expected}"
+        if row.file_type in MEDIA:
+            with part.open("rb") as handle:
+                head = handle.read(12)
+            if head[4:8] != b"ftyp":
+                return f"not_media: no ISO media 'ftyp' box at the start of the {row.file_type} file"
+        return None
+
+    def _done(
+        self,
+        row: plan.FileRow,
+        rel: str,
+        final: Path,
+        part: Path | None,
+        received: int,
+        resumed: bool,
+        requests: int,
+        attempts: int,
+        content_type: str | None = None,
+    ) -> Outcome:
+        source = part if part is not None else final
+        digest = sha256_of(source)
+        if part is not None:
+            with part.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(part, final)
+        size = final.stat().st_size
+        return Outcome(
+            row, "complete", rel, size, digest, content_type, None, received, resumed, requests, attempts
+        )
+
+    # ---- the calling thread: the warehouse -----------------------------------------------------------
+
+    def _record(self, o: Outcome) -> None:
+        r = self.result
+        r.requests += o.requests
+        r.bytes += o.received
+        r.resumed += o.resumed
+        if o.status == "complete":
+            r.complete += 1
+        elif o.status == "processing":
+            r.processing += 1
+        elif o.status == "gone":
+            r.gone += 1
+        else:
+            r.failed += 1
+            r.errors.append(f"{o.row.file_id} ({o.row.file_type}): {o.error}")
+        before = self._held.get(o.row.file_id)
+        attempts = (before.attempts if before else 0) + o.attempts
+        now = datetime.now(UTC)
+        with self.wh.transaction() as conn:
+            conn.execute(
+                "DELETE FROM zoom.recording_downloads WHERE account_id = ? AND file_id = ?",
+                [self.account_id, o.row.file_id],
+            )
+            conn.execute(
+                f"INSERT INTO zoom.recording_downloads ({INVENTORY_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    self.account_id, o.row.file_id, o.row.meeting_uuid, o.row.file_type, o.path,
+                    o.size if o.status in ("complete", "partial") else None, o.row.file_size, o.sha256,
+                    o.content_type, now if o.status == "complete" else None, o.status, o.error, attempts,
+                    self.run_id, now,
+                ],
+            )  # fmt: skip
+            if o.status == "complete" and self.options.parse and o.row.file_type in PARSED:
+                self._rows(conn, o, now)
+
+    def _rows(self, conn: Any, o: Outcome, now: datetime) -> None:
+        path = self.options.out / o.path
+        try:
+            text = path.read_bytes().decode("utf-8")
+            if o.row.file_type == "CHAT":
+                frame = chat_frame(o.row, parse_chat(text))
+                table = "chat_messages"
+            else:
+                frame = segment_frame(o.row, parse_vtt(text, speakers=o.row.file_type == "TRANSCRIPT"))
+                table = "transcript_segments"
+        except (BadFile, UnicodeDecodeError) as exc:
+            self.result.rejects += 1
+            reason = f"{o.row.file_type} file not readable: {exc}"[:500]
+            payload = {"file_id": o.row.file_id, "meeting_uuid": o.row.meeting_uuid, "path": o.path}
+            conn.execute(
+                "INSERT INTO _etl.rejects (table_name, column_name, value, reason, payload, run_id,"
+                " account_id, stream) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+                [
+                    "chat_messages" if o.row.file_type == "CHAT" else "transcript_segments", o.path, reason,
+                    orjson.dumps(payload).decode(), self.run_id, self.account_id, STREAM,
+                ],
+            )  # fmt: skip
+            return
+        frame = frame.with_columns(
+            pl.lit(self.account_id).alias("account_id"),
+            pl.lit(self.run_id).alias("_run_id"),
+            pl.lit(now).alias("_synced_at"),
+        )
+        conn.execute(
+            f"DELETE FROM zoom.{table} WHERE account_id = ? AND file_id = ?", [self.account_id, o.row.file_id]
+        )
+        conn.register("_rows", frame)
+        try:
+            conn.execute(f"INSERT INTO zoom.{table} BY NAME SELECT * FROM _rows")
+        finally:
+            conn.unregister("_rows")
+        if table == "chat_messages":
+            self.result.chat_messages += len(frame)
+        else:
+            self.result.segments += len(frame)
+
+
+def _at(start: datetime | None, ms: int) -> datetime | None:
+    return None if start is None else start + timedelta(milliseconds=ms)
+
+
+def segment_frame(row: plan.FileRow, cues: list[Any]) -> pl.DataFrame:
+    start = row.recording_start
+    return pl.DataFrame(
+        {
+            "file_id": [row.file_id] * len(cues),
+            "sequence": [c.sequence for c in cues],
+            "meeting_uuid": [row.meeting_uuid] * len(cues),
+            "file_type": [row.file_type] * len(cues),
+            "start_offset_ms": [c.start_ms for c in cues],
+            "end_offset_ms": [c.end_ms for c in cues],
+            "start_time": [_at(start, c.start_ms) for c in cues],
+            "end_time": [_at(start, c.end_ms) for c in cues],
+            "speaker": [c.speaker for c in cues],
+            "text": [c.text for c in cues],
+        },
+        schema={
+            "file_id": pl.String,
+            "sequence": pl.Int32,
+            "meeting_uuid": pl.String,
+            "file_type": pl.String,
+            "start_offset_ms": pl.Int64,
+            "end_offset_ms": pl.Int64,
+            "start_time": pl.Datetime("us", "UTC"),
+            "end_time": pl.Datetime("us", "UTC"),
+            "speaker": pl.String,
+            "text": pl.String,
+        },
+    )
+
+
+def chat_frame(row: plan.FileRow, lines: list[Any]) -> pl.DataFrame:
+    start = row.recording_start
+    return pl.DataFrame(
+        {
+            "file_id": [row.file_id] * len(lines),
+            "sequence": [m.sequence for m in lines],
+            "meeting_uuid": [row.meeting_uuid] * len(lines),
+            "offset_s": [m.offset_s for m in lines],
+            "sent_at": [_at(start, m.offset_s * 1000) for m in lines],
+            "sender": [m.sender for m in lines],
+            "recipient": [m.recipient for m in lines],
+            "message": [m.message for m in lines],
+        },
+        schema={
+            "file_id": pl.String,
+            "sequence": pl.Int32,
+            "meeting_uuid": pl.String,
+            "offset_s": pl.Int64,
+            "sent_at": pl.Datetime("us", "UTC"),
+            "sender": pl.String,
+            "recipient": pl.String,
+            "message": pl.String,
+        },
+    )
+
+
+def new_run_id() -> str:
+    return "download-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def runs(wh: Warehouse, clients: Iterator[tuple[str, ZoomClient]], options: Options) -> list[Result]:
+    """Every account's run, one after the other."""
+    run_id = new_run_id()
+    return [Run(wh, client, account_id, options, run_id).run() for account_id, client in clients]

@@ -32,7 +32,6 @@ from etl.errors import ZoomEtlError
 from etl.http.client import ZoomClient
 from etl.http.retry import RETRYABLE_EXCEPTIONS
 
-CHUNK = 64 * 1024
 MAX_REDIRECTS = 5
 _HTML_START = (b"<!doctype html", b"<html")
 
@@ -172,7 +171,7 @@ def _receive(
     mode = "ab" if start else "wb"
     first = True
     with part.open(mode) as out:
-        for chunk in response.iter_bytes(CHUNK):
+        for chunk in response.iter_bytes():  # as they arrive: a chunk size would hold back bytes a drop loses
             if first and not start and chunk.lstrip()[:14].lower().startswith(_HTML_START):
                 raise DownloadFailed(
                     "html_page", "the body is an HTML page, not the file", refresh_token=True

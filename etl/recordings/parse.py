@@ -64,9 +64,8 @@ def parse_vtt(text: str, *, speakers: bool) -> list[Cue]:
     if not text.startswith("WEBVTT"):
         raise BadFile("line 1: not a WebVTT file (no WEBVTT header)")
     cues: list[Cue] = []
-    line_no = 1
     blocks = re.split(r"\n[ \t]*\n", text)
-    line_no += blocks[0].count("\n") + 1
+    line_no = blocks[0].count("\n") + 3  # the header's lines, then one blank line
     for block in blocks[1:]:
         start_line = line_no
         line_no += block.count("\n") + 2

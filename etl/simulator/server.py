@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
     def _stream(self, outcome: Any) -> None:
-        """A recording file: headers, then the chunks; reset after ``cut_after`` bytes if asked."""
+        """A recording file: headers, then the chunks; the connection closed after ``cut_after`` bytes."""
         lines = [
             f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Error')}",
             f"Content-Type: {outcome.content_type}",
@@ -122,10 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0
         for chunk in outcome.chunks:
             if 0 <= outcome.cut_after < sent + len(chunk):
+                # What arrived stays readable (a FIN, not a reset, which would discard the client's
+                # unread bytes): the client sees the body end short of its Content-Length.
                 self.wfile.write(chunk[: outcome.cut_after - sent])
                 self.wfile.flush()
                 self.close_connection = True
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_WR)
                 return
             self.wfile.write(chunk)
             sent += len(chunk)

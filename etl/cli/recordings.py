@@ -108,10 +108,8 @@ def download_command(
     Layout: OUT/<account>/<host>/<date>/<meeting uuid>/<topic> - <type> - <id>.<ext> (README "Recordings").
     The inventory zoom.recording_downloads makes a second run download nothing already complete.
     """
-    from etl.http.client import ZoomClient
     from etl.http.files import pace
-    from etl.recordings.download import ZOOM_HOSTS, Options, Run, new_run_id
-    from etl.warehouse.connection import Warehouse
+    from etl.recordings.download import ZOOM_HOSTS, Options, download_all
 
     try:
         since_day = date.fromisoformat(since) if since else None
@@ -131,13 +129,8 @@ def download_command(
         min_free_bytes=int(min_free_gb * 1024**3),
         parse=not no_parse,
     )
-    run_id = new_run_id()
-    incomplete = False
-    with Warehouse.open(settings.warehouse, publish=True, wait=wait) as wh:
-        for account in settings.accounts:
-            with ZoomClient(account, settings) as client:
-                result = Run(wh, client, account.account_id, options, run_id).run()
-            emit_line({"run_id": run_id, **result.as_dict()})
-            incomplete |= bool(result.failed)
-    if incomplete:
+    results = download_all(settings, options, wait=wait)
+    for result in results:
+        emit_line(result.as_dict())
+    if any(result.failed for result in results):
         sys.exit(EXIT_PARTIAL)

@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +38,7 @@ from urllib.parse import quote
 import orjson
 import polars as pl
 
+from etl.config import Settings
 from etl.errors import ApiError, AuthError, DiskSpaceError, RateLimitError, ResourceError
 from etl.http.client import ZoomClient
 from etl.http.files import DownloadFailed, fetch
@@ -469,7 +470,13 @@ def new_run_id() -> str:
     return "download-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
-def runs(wh: Warehouse, clients: Iterator[tuple[str, ZoomClient]], options: Options) -> list[Result]:
-    """Every account's run, one after the other."""
+def download_all(settings: Settings, options: Options, *, wait: float = 0.0) -> list[Result]:
+    """Every configured account's run, one after the other, in one hold of the warehouse (published
+    when it ends, so readers see the new rows)."""
     run_id = new_run_id()
-    return [Run(wh, client, account_id, options, run_id).run() for account_id, client in clients]
+    results = []
+    with Warehouse.open(settings.warehouse, publish=True, wait=wait) as wh:
+        for account in settings.accounts:
+            with ZoomClient(account, settings) as client:
+                results.append(Run(wh, client, account.account_id, options, run_id).run())
+    return results

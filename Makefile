@@ -57,9 +57,13 @@ test-floors:  ## the suite against the declared dependency floors
 screenshot: $(STAMP)  ## docs/report.png and docs/erd.png: the demo's pages in headless Chromium
 	$(BIN)/python tests/tools/screenshot.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check etl tests
-	$(BIN)/ruff format --check etl tests
+# lint-imports: the layers of pyproject.toml's [tool.importlinter] (README "Architecture"); the circle test
+# also catches a package's __init__ and a child importing each other, which lint-imports does not see.
+lint: $(STAMP)  ## ruff, and the direction of imports
+	$(BIN)/ruff check etl bench tests
+	$(BIN)/ruff format --check etl bench tests
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_circles.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -67,23 +71,23 @@ typecheck: $(STAMP)
 check: lint typecheck test  ## everything CI checks
 
 bench: $(STAMP)  ## every benchmark figure of the quality bars (several minutes; writes bench-results/)
-	$(BIN)/python -m etl.bench
+	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)  ## the same, smaller (no large profile)
-	$(BIN)/python -m etl.bench --quick
+	$(BIN)/python -m bench --quick
 
 soak: $(STAMP)  ## long fault-injection soak against the simulator, then the convergence campaign (not in CI)
-	$(BIN)/python -m etl.bench.soak
-	$(BIN)/python -m etl.bench.soak --convergence
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.soak --convergence
 
 bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 	$(BIN)/python -m etl.simulator.bench
 
 bench-sources: $(STAMP)  ## the bench account through GraphQL and through REST, every table compared
-	$(BIN)/python -m etl.bench.sources --profile bench
+	$(BIN)/python -m bench.sources --profile bench
 
 bench-startup: $(STAMP)  ## how long sql, status and report take to answer, against DuckDB alone
-	$(BIN)/python -m etl.bench.startup
+	$(BIN)/python -m bench.startup
 
 serve: $(STAMP)
 	$(BIN)/zoom-etl simulator serve --profile demo

@@ -195,8 +195,8 @@ def _print_locked(warehouse: Path, exc: LockedError) -> None:
 def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse: Path | None) -> None:
     """Rebuild the core tables from the raw payloads, without calling Zoom."""
     from etl import analytics
+    from etl.rebuild import rebuild
     from etl.warehouse.connection import Warehouse
-    from etl.warehouse.rebuild import rebuild
 
     settings = settings_from({"warehouse": warehouse}, config_path, require_accounts=False)
     if not settings.warehouse.exists():

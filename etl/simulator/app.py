@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +37,7 @@ from etl.simulator.graphql_scopes import needed_scopes
 from etl.simulator.memo import MemoAccount
 from etl.simulator.model import Account
 from etl.simulator.oauth import ALL_SCOPES, INVALID_TOKEN, TokenStore
+from etl.simulator.outcome import Outcome, json_outcome
 from etl.simulator.ratelimit import QPS_MESSAGE, RateLimiter
 from etl.simulator.rest import GRANULAR_SCOPES, ROUTES, dispatch, mangle, match
 from etl.simulator.rest.common import Request
@@ -76,29 +76,6 @@ class SimulatorConfig:
     graphql_users_status: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the socket layer must do: send ``body`` (maybe cut short), or reset, maybe after ``hold``.
-
-    A recording file is streamed instead: ``chunks`` (``length`` bytes in all), reset after ``cut_after``
-    bytes when that is not -1."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    fault: str | None = None  # reset | truncate | malformed
-    hold: float = 0.0
-    content_type: str = "application/json; charset=utf-8"
-    chunks: Iterator[bytes] | None = None
-    length: int = 0
-    cut_after: int = -1
-
-
-def json_outcome(status: int, body: object, headers: dict[str, str] | None = None) -> Outcome:
-    """Every answer is JSON, including the socket layer's own 500 for a simulator bug."""
-    return Outcome(status, orjson.dumps(body), headers or {})
 
 
 def resolve_scopes(scopes: tuple[str, ...] | str) -> tuple[str, ...]:
@@ -364,7 +341,7 @@ class App:
             refusal = scope_refusal(self.tokens.scopes, classic, granular)
             if refusal is not None:
                 return self._finish(endpoint, None, refusal)
-        from etl.simulator.graphql import GraphQLContext
+        from etl.simulator.graphql_context import GraphQLContext
 
         with self._graphql_lock:
             self._graphql_requests += 1

@@ -27,14 +27,12 @@ import hmac
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from etl.simulator.media import BLOCK, CONTENT_TYPES, MediaBody
 from etl.simulator.model import RecordingFile
-
-if TYPE_CHECKING:
-    from etl.simulator.app import App, Outcome
+from etl.simulator.outcome import Outcome, json_outcome
 
 HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Error - Zoom</title></head><body>"
@@ -70,7 +68,7 @@ def cdn_host(host: str) -> str:
 class Downloads:
     """Serves ``/rec/download/`` and ``/cdn/`` for one ``App``."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Any) -> None:  # the App (etl.simulator.app), which makes this object
         self.app = app
         self._secret = hashlib.sha256(f"cdn:{app.config.seed}".encode()).digest()
 
@@ -105,8 +103,6 @@ class Downloads:
         return hmac.new(self._secret, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
 
     def _api(self, key: str, params: dict[str, str], headers: Any) -> Outcome:
-        from etl.simulator.app import Outcome, json_outcome
-
         endpoint = "/rec/download"
         authorization = headers.get("Authorization")
         if not authorization and params.get("access_token"):
@@ -133,8 +129,6 @@ class Downloads:
         return self._record(endpoint, Outcome(302, b"", {"Location": location}, content_type="text/html"))
 
     def _cdn(self, key: str, params: dict[str, str], headers: Any) -> Outcome:
-        from etl.simulator.app import json_outcome
-
         endpoint = "/cdn"
         if headers.get("Authorization") or "access_token" in params:
             message = "Only one auth mechanism allowed: a pre-signed URL takes no token."
@@ -152,8 +146,6 @@ class Downloads:
         return self._record(endpoint, self._serve(f, headers))
 
     def _serve(self, f: RecordingFile, headers: Any) -> Outcome:
-        from etl.simulator.app import Outcome, json_outcome
-
         size = max(0, f.file_size - self.app.faults.settings.download_short_bytes)
         start, end, status = 0, size, 200
         wanted = headers.get("Range")

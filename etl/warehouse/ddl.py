@@ -131,7 +131,7 @@ BOOKKEEPING = (
 )""",
 )
 
-# ``rebuild`` fills these, then swaps them in (see etl.warehouse.rebuild).
+# ``rebuild`` fills these, then swaps them in (see etl.rebuild).
 SHADOW = "_rebuild_"
 SHADOW_REJECTS = "_etl._rebuild_rejects"
 

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.contracts import load_contracts
+from etl.rebuild import rebuild
 from etl.recordings.tables import create_tables, file_contracts
 from etl.warehouse.connection import Warehouse
-from etl.warehouse.rebuild import rebuild
 
 TABLES = {
     "recording_downloads": ("file_id",),

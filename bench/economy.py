@@ -38,7 +38,7 @@ from typing import Any
 
 import duckdb
 
-from etl.bench.sync import LARGE_CLIENT_SCALE, Simulator, SyncRun, run_sync
+from bench.sync import LARGE_CLIENT_SCALE, Simulator, SyncRun, run_sync
 from etl.streams import STREAMS, USERS_WITH_MEETINGS
 from etl.warehouse.reader import open_read_only
 

@@ -195,8 +195,7 @@ class Run:
             ]
             try:
                 for future in as_completed(futures):
-                    for outcome in future.result():
-                        self._record(outcome)
+                    self._record(future.result())
             except BaseException:
                 for f in futures:
                     f.cancel()
@@ -329,7 +328,32 @@ class Run:
 
     # ---- the calling thread: the warehouse -----------------------------------------------------------
 
-    def _record(self, o: Outcome) -> None:
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """One meeting's files in one transaction: the inventory rows, and the rows read from them."""
+        now = datetime.now(UTC)
+        with self.wh.transaction() as conn:
+            for o in outcomes:
+                self._count(o)
+                before = self._held.get(o.row.file_id)
+                attempts = (before.attempts if before else 0) + o.attempts
+                conn.execute(
+                    "DELETE FROM zoom.recording_downloads WHERE account_id = ? AND file_id = ?",
+                    [self.account_id, o.row.file_id],
+                )
+                conn.execute(
+                    f"INSERT INTO zoom.recording_downloads ({INVENTORY_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        self.account_id, o.row.file_id, o.row.meeting_uuid, o.row.file_type, o.path,
+                        o.size if o.status in ("complete", "partial") else None, o.row.file_size, o.sha256,
+                        o.content_type, now if o.status == "complete" else None, o.status, o.error, attempts,
+                        self.run_id, now,
+                    ],
+                )  # fmt: skip
+                if o.status == "complete" and self.options.parse and o.row.file_type in PARSED:
+                    self._rows(conn, o, now)
+
+    def _count(self, o: Outcome) -> None:
         r = self.result
         r.requests += o.requests
         r.bytes += o.received
@@ -343,26 +367,6 @@ class Run:
         else:
             r.failed += 1
             r.errors.append(f"{o.row.file_id} ({o.row.file_type}): {o.error}")
-        before = self._held.get(o.row.file_id)
-        attempts = (before.attempts if before else 0) + o.attempts
-        now = datetime.now(UTC)
-        with self.wh.transaction() as conn:
-            conn.execute(
-                "DELETE FROM zoom.recording_downloads WHERE account_id = ? AND file_id = ?",
-                [self.account_id, o.row.file_id],
-            )
-            conn.execute(
-                f"INSERT INTO zoom.recording_downloads ({INVENTORY_COLUMNS})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    self.account_id, o.row.file_id, o.row.meeting_uuid, o.row.file_type, o.path,
-                    o.size if o.status in ("complete", "partial") else None, o.row.file_size, o.sha256,
-                    o.content_type, now if o.status == "complete" else None, o.status, o.error, attempts,
-                    self.run_id, now,
-                ],
-            )  # fmt: skip
-            if o.status == "complete" and self.options.parse and o.row.file_type in PARSED:
-                self._rows(conn, o, now)
 
     def _rows(self, conn: Any, o: Outcome, now: datetime) -> None:
         path = self.options.out / o.path

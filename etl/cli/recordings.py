@@ -9,6 +9,7 @@ run (refused credentials); 75 another process holds the warehouse.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import date
@@ -44,6 +45,13 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(v.strip() for group in values for v in group.split(",") if v.strip())
 
 
+def allowed_hosts(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Zoom's hosts, those of ``ZOOM_ETL_DOWNLOAD_HOSTS`` (comma-separated) and ``extra``."""
+    from etl.recordings.download import ZOOM_HOSTS
+
+    return ZOOM_HOSTS + _split((os.environ.get("ZOOM_ETL_DOWNLOAD_HOSTS", ""),)) + _split(extra)
+
+
 @click.group("recordings")
 def recordings() -> None:
     """Cloud recording files: download them, and read transcripts and chat into tables."""
@@ -70,8 +78,8 @@ def recordings() -> None:
 @click.option(
     "--allow-host",
     multiple=True,
-    help="Host a download may be redirected to besides Zoom's (*.zoom.us, *.zoom.com, *.zoomgov.com);"
-    " a leading dot allows a domain. The token is never sent to it.",
+    help="Host a download may be redirected to besides Zoom's (*.zoom.us, *.zoom.com, *.zoomgov.com) and"
+    " those of $ZOOM_ETL_DOWNLOAD_HOSTS; a leading dot allows a domain. The token is never sent to it.",
 )
 @click.option(
     "--min-free-gb",
@@ -109,7 +117,7 @@ def download_command(
     The inventory zoom.recording_downloads makes a second run download nothing already complete.
     """
     from etl.http.files import pace
-    from etl.recordings.download import ZOOM_HOSTS, Options, download_all
+    from etl.recordings.download import Options, download_all
 
     try:
         since_day = date.fromisoformat(since) if since else None
@@ -125,7 +133,7 @@ def download_command(
         hosts=_split(hosts),
         concurrency=concurrency,
         throttle=pace(parse_rate(max_rate)),
-        allowed_hosts=ZOOM_HOSTS + _split(allow_host),
+        allowed_hosts=allowed_hosts(allow_host),
         min_free_bytes=int(min_free_gb * 1024**3),
         parse=not no_parse,
     )

@@ -259,3 +259,15 @@ def test_cli_exits_3_when_files_fail_and_prints_a_summary(synced: Synced) -> Non
     summary = orjson.loads(out.splitlines()[-1])
     assert summary["failed"] == summary["files"] > 0 and summary["errors"]
     assert "Bearer" not in err.decode() and "Bearer" not in out.decode()
+
+
+def test_the_cron_sync_can_download_too(synced: Synced) -> None:
+    env = {**os.environ, **sim_environ(synced.sim, synced.warehouse), "ZOOM_ETL_DOWNLOAD_HOSTS": "localhost"}
+    command = [sys.executable, "-m", "etl", "sync", "--streams", "users,recordings"]
+    done = subprocess.run(
+        [*command, "--download-recordings", str(synced.out)], env=env, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    line = orjson.loads(done.stdout.splitlines()[-1])
+    assert line["status"] == "ok" and line["recordings"][0]["complete"] == line["recordings"][0]["files"] > 0
+    assert synced.query("SELECT count(*) FROM zoom.recording_downloads WHERE status = 'complete'")[0][0] > 0

@@ -100,3 +100,21 @@ def test_safe_names_and_uuids() -> None:
     )
     assert path.parts[:4] == ("acc", "a_b.example", "undated", "u_1==")
     assert path.name.startswith("All hands - CC - ") and path.name.endswith(".vtt")
+
+
+def test_bandwidth_cap_paces_bytes_across_calls() -> None:
+    import time
+
+    from etl.cli.recordings import parse_rate
+    from etl.http.files import host_allowed, pace
+
+    assert parse_rate("10MB/s") == 10e6 and parse_rate("500k") == 500e3 and parse_rate(None) == 0
+    throttle = pace(200_000)  # 200 kB/s
+    started = time.monotonic()
+    for _ in range(5):
+        throttle(20_000)  # 100 kB in all: the last chunk may start 0.4 s after the first
+    assert time.monotonic() - started >= 0.38
+    assert host_allowed("ssrweb.zoom.us", (".zoom.us",)) and host_allowed("zoom.us", (".zoom.us",))
+    assert not host_allowed("zoom.us.evil.example", (".zoom.us",)) and not host_allowed(
+        "evilzoom.us", (".zoom.us",)
+    )

@@ -55,6 +55,17 @@ def _truth(sim: RunningSimulator) -> dict[str, bytes]:
     return out
 
 
+def _on_disk(folder: Path) -> int:
+    """Bytes under ``folder`` now (files come and go while a download runs)."""
+    total = 0
+    for path in folder.rglob("*") if folder.exists() else ():
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except FileNotFoundError:
+            continue
+    return total
+
+
 def _command(out: Path, concurrency: int, extra: list[str]) -> list[str]:
     return [
         "/usr/bin/time", "-v", sys.executable, "-m", "etl", "recordings", "download", "--out", str(out),
@@ -107,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             "served_by_endpoint": stats["by_endpoint"], "segments": summary["segments"],
             "chat_messages": summary["chat_messages"],
         }  # fmt: skip
+        print(orjson.dumps(report).decode(), file=sys.stderr, flush=True)
         seconds2, again, _ = _run(_command(out, args.concurrency, []), env)
         report["second_run"] = {
             "already": again["already"],
@@ -123,14 +135,13 @@ def main(argv: list[str] | None = None) -> None:
         ) as child:  # fmt: skip
             half = summary["bytes"] // 2
             while child.poll() is None:
-                on_disk = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) if out.exists() else 0
-                if on_disk >= half:
+                if _on_disk(out) >= half:
                     child.send_signal(signal.SIGKILL)
                     break
-                time.sleep(0.02)
+                time.sleep(0.2)
             child.wait()
         parts = list(out.rglob("*.part"))
-        killed_at = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        killed_at = _on_disk(out)
         seconds3, resumed, _ = _run(_command(out, args.concurrency, []), env)
         rows = dict(
             (row[0], row[1])

@@ -271,3 +271,31 @@ def test_the_cron_sync_can_download_too(synced: Synced) -> None:
     line = orjson.loads(done.stdout.splitlines()[-1])
     assert line["status"] == "ok" and line["recordings"][0]["complete"] == line["recordings"][0]["files"] > 0
     assert synced.query("SELECT count(*) FROM zoom.recording_downloads WHERE status = 'complete'")[0][0] > 0
+
+
+def test_since_and_hosts_pick_a_subset(synced: Synced) -> None:
+    (host, email), *_ = synced.query(
+        "SELECT r.host_id, u.email FROM zoom.recordings r JOIN zoom.users u ON u.id = r.host_id"
+        " GROUP BY ALL ORDER BY count(*) DESC LIMIT 1"
+    )
+    (middle,) = synced.query(
+        "SELECT min(start_time) + (max(start_time) - min(start_time)) / 2 FROM zoom.recordings"
+    )[0]
+    by_host = synced.query(
+        "SELECT count(*) FROM zoom.recording_files f JOIN zoom.recordings r USING (meeting_uuid)"
+        " WHERE r.host_id = ?",
+        [host],
+    )[0][0]
+    result = synced.download(
+        hosts=(email.upper(),), types=frozenset({"M4A", "MP4", "TRANSCRIPT", "CHAT", "CC", "TIMELINE"})
+    )
+    assert result.files == result.complete == by_host > 0
+    since = middle.date()
+    later = synced.query(
+        "SELECT count(*) FROM zoom.recording_files f JOIN zoom.recordings r USING (meeting_uuid)"
+        " WHERE r.start_time >= ?",
+        [since],
+    )[0][0]
+    assert (
+        synced.download(since=since).files == later < len(synced.query("SELECT id FROM zoom.recording_files"))
+    )

@@ -125,6 +125,8 @@ def download_command(
         raise ConfigError(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
     settings = settings_from({"warehouse": warehouse}, config_path)
     start_logging(settings, log_format, verbose)
+    if not settings.warehouse.exists():
+        raise ConfigError(f"warehouse {settings.warehouse} not found: `zoom-etl sync` the recordings first")
     wanted = frozenset(t.upper() for t in _split(types)) or None
     options = Options(
         out=out,

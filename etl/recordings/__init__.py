@@ -4,6 +4,7 @@
     plan.py       which files: zoom.recording_files of synced recordings, filtered, minus complete ones
     tables.py     the file-fed tables (``schemas/files/*.toml``): inventory, transcript segments, chat
     parse.py      TRANSCRIPT and CC (WebVTT) and CHAT files as rows; pure
+    rows.py       those rows into zoom.transcript_segments / zoom.chat_messages; unreadable files rejected
     download.py   the run: free-disk check, fresh URLs per meeting, concurrent resumable downloads,
                   checksums, atomic renames, the inventory, transcripts and chat loaded
 

@@ -30,22 +30,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-
-import orjson
-import polars as pl
 
 from etl.config import Settings
 from etl.errors import ApiError, AuthError, DiskSpaceError, RateLimitError, ResourceError
 from etl.http.client import ZoomClient
 from etl.http.files import DownloadFailed, fetch
-from etl.recordings import plan
+from etl.recordings import plan, rows
 from etl.recordings.layout import relative_path
-from etl.recordings.parse import BadFile, parse_chat, parse_vtt
-from etl.recordings.tables import STREAM, create_tables
+from etl.recordings.tables import create_tables
 from etl.warehouse.connection import Warehouse
 
 log = logging.getLogger("etl.recordings")
@@ -369,105 +365,18 @@ class Run:
             r.errors.append(f"{o.row.file_id} ({o.row.file_type}): {o.error}")
 
     def _rows(self, conn: Any, o: Outcome, now: datetime) -> None:
-        path = self.options.out / o.path
         try:
-            text = path.read_bytes().decode("utf-8")
-            if o.row.file_type == "CHAT":
-                frame = chat_frame(o.row, parse_chat(text))
-                table = "chat_messages"
-            else:
-                frame = segment_frame(o.row, parse_vtt(text, speakers=o.row.file_type == "TRANSCRIPT"))
-                table = "transcript_segments"
-        except (BadFile, UnicodeDecodeError) as exc:
+            table, count = rows.load(
+                conn, self.options.out / o.path, o.row, self.account_id, self.run_id, now
+            )
+        except rows.Unreadable as exc:
             self.result.rejects += 1
-            reason = f"{o.row.file_type} file not readable: {exc}"[:500]
-            payload = {"file_id": o.row.file_id, "meeting_uuid": o.row.meeting_uuid, "path": o.path}
-            conn.execute(
-                "INSERT INTO _etl.rejects (table_name, column_name, value, reason, payload, run_id,"
-                " account_id, stream) VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
-                [
-                    "chat_messages" if o.row.file_type == "CHAT" else "transcript_segments", o.path, reason,
-                    orjson.dumps(payload).decode(), self.run_id, self.account_id, STREAM,
-                ],
-            )  # fmt: skip
+            rows.reject(conn, exc, o.path, o.row, self.account_id, self.run_id)
             return
-        frame = frame.with_columns(
-            pl.lit(self.account_id).alias("account_id"),
-            pl.lit(self.run_id).alias("_run_id"),
-            pl.lit(now).alias("_synced_at"),
-        )
-        conn.execute(
-            f"DELETE FROM zoom.{table} WHERE account_id = ? AND file_id = ?", [self.account_id, o.row.file_id]
-        )
-        conn.register("_rows", frame)
-        try:
-            conn.execute(f"INSERT INTO zoom.{table} BY NAME SELECT * FROM _rows")
-        finally:
-            conn.unregister("_rows")
         if table == "chat_messages":
-            self.result.chat_messages += len(frame)
+            self.result.chat_messages += count
         else:
-            self.result.segments += len(frame)
-
-
-def _at(start: datetime | None, ms: int) -> datetime | None:
-    return None if start is None else start + timedelta(milliseconds=ms)
-
-
-def segment_frame(row: plan.FileRow, cues: list[Any]) -> pl.DataFrame:
-    start = row.recording_start
-    return pl.DataFrame(
-        {
-            "file_id": [row.file_id] * len(cues),
-            "sequence": [c.sequence for c in cues],
-            "meeting_uuid": [row.meeting_uuid] * len(cues),
-            "file_type": [row.file_type] * len(cues),
-            "start_offset_ms": [c.start_ms for c in cues],
-            "end_offset_ms": [c.end_ms for c in cues],
-            "start_time": [_at(start, c.start_ms) for c in cues],
-            "end_time": [_at(start, c.end_ms) for c in cues],
-            "speaker": [c.speaker for c in cues],
-            "text": [c.text for c in cues],
-        },
-        schema={
-            "file_id": pl.String,
-            "sequence": pl.Int32,
-            "meeting_uuid": pl.String,
-            "file_type": pl.String,
-            "start_offset_ms": pl.Int64,
-            "end_offset_ms": pl.Int64,
-            "start_time": pl.Datetime("us", "UTC"),
-            "end_time": pl.Datetime("us", "UTC"),
-            "speaker": pl.String,
-            "text": pl.String,
-        },
-    )
-
-
-def chat_frame(row: plan.FileRow, lines: list[Any]) -> pl.DataFrame:
-    start = row.recording_start
-    return pl.DataFrame(
-        {
-            "file_id": [row.file_id] * len(lines),
-            "sequence": [m.sequence for m in lines],
-            "meeting_uuid": [row.meeting_uuid] * len(lines),
-            "offset_s": [m.offset_s for m in lines],
-            "sent_at": [_at(start, m.offset_s * 1000) for m in lines],
-            "sender": [m.sender for m in lines],
-            "recipient": [m.recipient for m in lines],
-            "message": [m.message for m in lines],
-        },
-        schema={
-            "file_id": pl.String,
-            "sequence": pl.Int32,
-            "meeting_uuid": pl.String,
-            "offset_s": pl.Int64,
-            "sent_at": pl.Datetime("us", "UTC"),
-            "sender": pl.String,
-            "recipient": pl.String,
-            "message": pl.String,
-        },
-    )
+            self.result.segments += count
 
 
 def new_run_id() -> str:

@@ -179,6 +179,9 @@ class Run:
         todo = [f for f in files if not plan.still_complete(held.get(f.file_id), o.out)]
         self.result.already = len(files) - len(todo)
         self._held = held
+        if o.parse:  # complete files never read (downloaded with --no-parse): read them now, no download
+            unread = plan.unread(conn, self.account_id) - {f.file_id for f in todo}
+            self._read([f for f in files if f.file_id in unread], held)
         if not todo:
             return self.result
         _check_disk(o.out, todo, o.min_free_bytes)
@@ -348,6 +351,13 @@ class Run:
                 )  # fmt: skip
                 if o.status == "complete" and self.options.parse and o.row.file_type in PARSED:
                     self._rows(conn, o, now)
+
+    def _read(self, files: list[plan.FileRow], held: dict[str, plan.Held]) -> None:
+        now = datetime.now(UTC)
+        with self.wh.transaction() as conn:
+            for row in files:
+                path = held[row.file_id].path or ""
+                self._rows(conn, Outcome(row, "complete", path), now)
 
     def _count(self, o: Outcome) -> None:
         r = self.result

@@ -85,3 +85,21 @@ def still_complete(held: Held | None, out: Path) -> bool:
         return False
     path = out / held.path
     return path.is_file() and path.stat().st_size == held.bytes
+
+
+def unread(conn: duckdb.DuckDBPyConnection, account_id: str) -> set[str]:
+    """Complete TRANSCRIPT, CC and CHAT files with no rows and no reject: downloaded with ``--no-parse``."""
+    rows = conn.execute(
+        """
+        SELECT d.file_id FROM zoom.recording_downloads d
+        WHERE d.account_id = ? AND d.status = 'complete' AND d.file_type IN ('TRANSCRIPT', 'CC', 'CHAT')
+          AND NOT EXISTS (SELECT 1 FROM zoom.transcript_segments s
+                          WHERE s.account_id = d.account_id AND s.file_id = d.file_id)
+          AND NOT EXISTS (SELECT 1 FROM zoom.chat_messages c
+                          WHERE c.account_id = d.account_id AND c.file_id = d.file_id)
+          AND NOT EXISTS (SELECT 1 FROM _etl.rejects r WHERE r.stream = 'recordings download'
+                          AND json_extract_string(r.payload, '$.file_id') = d.file_id)
+        """,
+        [account_id],
+    ).fetchall()
+    return {r[0] for r in rows}

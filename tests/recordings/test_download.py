@@ -299,3 +299,16 @@ def test_since_and_hosts_pick_a_subset(synced: Synced) -> None:
     assert (
         synced.download(since=since).files == later < len(synced.query("SELECT id FROM zoom.recording_files"))
     )
+
+
+def test_files_downloaded_without_parsing_are_read_by_the_next_run(synced: Synced) -> None:
+    first = synced.download(types=frozenset({"TRANSCRIPT", "CHAT"}), parse=False)
+    assert first.complete > 0 and first.segments == first.chat_messages == 0
+    assert synced.query("SELECT count(*) FROM zoom.transcript_segments")[0][0] == 0
+    served = synced.sim.stats()["by_endpoint"]["/rec/download"]
+    second = synced.download(types=frozenset({"TRANSCRIPT", "CHAT"}))
+    assert second.already == first.complete and second.requests == 0
+    assert second.segments > 0 and second.chat_messages > 0
+    assert synced.sim.stats()["by_endpoint"]["/rec/download"] == served  # read from disk, not downloaded
+    third = synced.download(types=frozenset({"TRANSCRIPT", "CHAT"}))
+    assert third.segments == third.chat_messages == 0  # read once

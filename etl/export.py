@@ -46,23 +46,14 @@ import orjson
 import pyarrow as pa
 
 from etl import crashpoints
-from etl.contracts import quote
+from etl.contracts import load_contracts, quote
 from etl.errors import ConfigError, LockedError, WarehouseError
 
 FORMATS = ("parquet", "delta")
 MANIFEST = "_zoom_etl_export.json"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-FACT_DATES = {
-    "meeting_instances": "start_time",
-    "meeting_participants": "join_time",
-    "webinar_instances": "start_time",
-    "webinar_participants": "join_time",
-    "recordings": "start_time",
-    "recording_files": "recording_start",
-    "daily_usage": "date",
-    "sign_in_activity": "time",
-    "operation_logs": "time",
-}
+# A fact table's time column, from its contract (``time_column``); tables without one: by account only.
+FACT_DATES = {c.table: c.time_column for c in load_contracts().values() if c.time_column}
 
 Key = tuple[str | None, ...]  # partition values: (account_id,) or (account_id, ISO day or None)
 

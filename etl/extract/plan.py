@@ -28,11 +28,11 @@ from etl.config import AccountSettings, Settings
 from etl.extract.engine import stream_plan, windowing_of
 from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.extract.fallback import initial_choice, unavailable_on_plan
-from etl.extract.jobs import WEBINAR_FAMILY, may_host_webinars
+from etl.extract.jobs import may_host_webinars
 from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.sources import rest
-from etl.streams import BY_NAME, STREAMS, with_ancestors
+from etl.streams import BY_NAME, STREAMS, family_of, with_ancestors
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
@@ -140,7 +140,7 @@ def plan(
         calls, unknown = _estimate(name, source, windows or [], users)
         if name == "users" and source == "graphql":
             calls[BY_NAME["users"].rest[0].category] += len(BY_NAME["users"].fanout)  # REST's totals
-        webinars = any(n in active for n in WEBINAR_FAMILY)
+        webinars = any(n in active for n in family_of("webinar_instances"))
         if name == "meeting_instances" and source == "graphql" and users and webinars:
             calls["heavy"] += sum(  # the meeting report, for webinars that ended for good
                 1

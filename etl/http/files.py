@@ -177,8 +177,9 @@ def _receive(
                     "html_page", "the body is an HTML page, not the file", refresh_token=True
                 )
             first = False
-            throttle(len(chunk))
             out.write(chunk)
+            out.flush()  # on disk before the pause: a run killed meanwhile keeps it for its resume
+            throttle(len(chunk))
         out.flush()
         size = out.tell()
     return Fetched(size, content_type, start, requests)

@@ -5,6 +5,7 @@
     ├── LockedError                 another run holds the warehouse (exit 75)
     ├── ContractError               a table contract is malformed (exit 1)
     ├── WarehouseError              DuckDB could not be opened or written (exit 1)
+    ├── DiskSpaceError              not enough free disk for the recording files to download (exit 1)
     └── ApiError                    Zoom answered with an error; carries method, endpoint, status, code
         ├── AuthError               credentials refused or token unusable (HTTP 401/code 124, OAuth errors)
         │   └── UntrustedApiUrl     the token's ``api_url`` is not Zoom's while the API base is the
@@ -61,6 +62,10 @@ class ContractError(ZoomEtlError):
 
 class WarehouseError(ZoomEtlError):
     """The DuckDB warehouse could not be opened, migrated or written."""
+
+
+class DiskSpaceError(ZoomEtlError):
+    """``recordings download``: the files to fetch would leave less free disk than the margin asked for."""
 
 
 class ApiError(ZoomEtlError):

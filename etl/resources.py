@@ -24,6 +24,7 @@ def _root() -> Path:
 ROOT = _root()
 SCHEMAS = ROOT / "schemas"
 CONTRACTS = SCHEMAS / "tables"
+FILE_CONTRACTS = SCHEMAS / "files"  # tables filled from downloaded recording files, not from a stream
 GRAPHQL_SCHEMA = SCHEMAS / "zoom.graphql"
 QUERIES = ROOT / "queries"
 VIEWS = ROOT / "warehouse"

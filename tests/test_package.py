@@ -21,6 +21,7 @@ def run_time_files() -> dict[str, Path]:
     """What the wheel must carry, by its name in the wheel: the repository's folders under etl/_data/."""
     files = [
         *resources.CONTRACTS.glob("*.toml"),
+        *resources.FILE_CONTRACTS.glob("*.toml"),
         resources.GRAPHQL_SCHEMA,
         *resources.QUERIES.glob("*.graphql"),
         *resources.VIEWS.glob("*.sql"),

@@ -197,7 +197,9 @@ def docs_command(
 
     With a warehouse, columns added by schema drift are listed too; without one, the contracts alone.
     """
-    contracts = load_contracts()
+    from etl.recordings.tables import file_contracts
+
+    contracts = {**load_contracts(), **file_contracts()}  # stream tables, and those fed by downloaded files
     path = warehouse_path(warehouse, config_path)
     if path.exists():
         try:

@@ -2,8 +2,10 @@
 
 Starts the built-in Zoom simulator on loopback (demo profile), runs a full sync into a fresh local
 warehouse, advances the simulated clock by a day, runs an incremental sync, and prints what each sync
-loaded and requested plus a sample report. Rate limits are the Pro plan's, scaled by ``--rate-scale`` on
-both sides so the demo takes seconds, not the minutes a real Pro account's Heavy limit would imply.
+loaded and requested plus a sample report; then downloads the recordings' files beside the warehouse
+(``demo_recordings/``) and reads their transcripts and chat into tables. Rate limits are the Pro plan's,
+scaled by ``--rate-scale`` on both sides so the demo takes seconds, not the minutes a real Pro account's
+Heavy limit would imply.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import click
 
 from etl import analytics
 from etl.cli.common import clock_start_option, emit_json, utc
-from etl.config import load_settings
+from etl.config import Settings, load_settings
 from etl.logs import setup_logging
 from etl.output import write_table
 from etl.pipeline import SyncOptions, SyncResult, sync
+from etl.recordings.download import ZOOM_HOSTS, Options, download_all
 from etl.simulator.app import SimulatorConfig
 from etl.simulator.server import start
 from etl.status import table_counts
@@ -36,6 +39,17 @@ def _line(label: str, result: SyncResult) -> str:
     seconds = (result.ended_at - result.started_at).total_seconds()
     by_category = ", ".join(f"{k} {v}" for k, v in sorted(result.requests_by_category.items()))
     return f"{label}: {result.status}, {rows:,} rows, {requests:,} requests ({by_category}), {seconds:.1f}s"
+
+
+def _recordings(settings: Settings, out: Path) -> str:
+    """``recordings download`` of every synced recording (the simulator's second host name, standing for
+    Zoom's file servers, allowed), as one line."""
+    options = Options(out=out, allowed_hosts=(*ZOOM_HOSTS, "localhost"), min_free_bytes=0)
+    r = download_all(settings, options)[0]
+    return (
+        f"recordings download: {r.complete:,} files, {r.bytes / 1e6:,.1f} MB into {out}; "
+        f"{r.segments:,} transcript segments, {r.chat_messages:,} chat messages"
+    )
 
 
 @click.command("demo")
@@ -68,6 +82,8 @@ def demo(
         path.unlink(missing_ok=True)
     export_dir = warehouse.with_suffix("")
     shutil.rmtree(export_dir, ignore_errors=True)
+    recordings_dir = warehouse.with_name(warehouse.stem + "_recordings")
+    shutil.rmtree(recordings_dir, ignore_errors=True)
     setup_logging("text" if sys.stderr.isatty() else "json")
     click.echo(f"starting the Zoom simulator (profile {profile}, seed {seed}) on loopback ...")
     try:  # a bad profile, rate scale or latency: one line, exit 2
@@ -102,6 +118,7 @@ def demo(
         click.echo(f"advanced the simulated clock one day, to {simulator.clock.now():%Y-%m-%d %H:%M} UTC")
         incremental = sync(settings, SyncOptions())
         click.echo(_line("incremental sync", incremental))
+        click.echo(_recordings(settings, recordings_dir))
     full_requests = sum(full.requests_by_category.values()) or 1
     share = sum(incremental.requests_by_category.values()) / full_requests
     click.echo(f"the incremental sync cost {share:.1%} of the full sync's requests")

@@ -44,9 +44,9 @@ def _since(value: str | None) -> date | None:
         raise ConfigError(f"--since {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _print_result(result: SyncResult) -> None:
+def _print_result(result: SyncResult, recordings: list[dict[str, Any]] | None = None) -> None:
     if not on_terminal():
-        emit_line(result.as_dict())
+        emit_line({**result.as_dict(), **({"recordings": recordings} if recordings is not None else {})})
         return
     seconds = (result.ended_at - result.started_at).total_seconds()
     click.echo(f"run {result.run_id}: {result.status} in {seconds:.1f}s (exit {result.exit_code})")
@@ -69,6 +69,11 @@ def _print_result(result: SyncResult) -> None:
                 f" {account['requests']:>8,} requests {account['seconds']:>8.1f}s"
             )
             click.echo(line + (f"  {account['error']}" if account["error"] else ""))
+    for r in recordings or []:
+        click.echo(
+            f"  recordings: {r['complete']} downloaded, {r['already']} already there, {r['failed']} failed,"
+            f" {r['processing']} processing; {r['segments']} transcript segments, {r['chat_messages']} chat"
+        )
 
 
 def _record(status: str, exit_code: int, error: str, **extra: object) -> None:
@@ -136,6 +141,11 @@ class _SyncCommand(click.Command):
     show_default=True,
     help="Off a terminal, a JSON progress event on stderr every SECONDS (0: none).",
 )
+@click.option(
+    "--download-recordings",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="After the sync, `recordings download --out DIR` (every file type; see README Recordings).",
+)
 @config_option
 @warehouse_option
 @logging_options
@@ -151,6 +161,7 @@ def sync_command(
     wait: float,
     max_concurrent_accounts: int | None,
     progress_every: float,
+    download_recordings: Path | None,
     config_path: Path | None,
     warehouse: Path | None,
     log_format: str | None,
@@ -193,8 +204,18 @@ def sync_command(
     except LockedError as exc:
         _print_locked(settings.warehouse, exc)
         sys.exit(exc.exit_code)
-    _print_result(result)
-    sys.exit(result.exit_code)
+    recordings = None
+    exit_code = result.exit_code
+    if download_recordings is not None and exit_code in (0, 3):
+        from etl.cli.recordings import allowed_hosts
+        from etl.recordings.download import Options, download_all
+
+        wanted = Options(out=download_recordings, allowed_hosts=allowed_hosts())
+        done = download_all(settings, wanted, wait=wait)
+        recordings = [r.as_dict() for r in done]
+        exit_code = 3 if any(r.failed for r in done) else exit_code
+    _print_result(result, recordings)
+    sys.exit(exit_code)
 
 
 def _print_locked(warehouse: Path, exc: LockedError) -> None:

@@ -206,6 +206,26 @@ class ZoomClient:
         body = orjson.dumps({"query": query, "variables": dict(variables)})
         return self._request("POST", "/v3/graphql", params=None, content=body, category=category, units=units)
 
+    def access_token(self) -> str:
+        """The account's current access token, for ``etl.http.files`` (a download URL's own host only)."""
+        return self._auth.token()
+
+    def invalidate_token(self, token: str) -> None:
+        self._auth.invalidate(token)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The connection pool (redirects never followed): ``etl.http.files`` streams files through it."""
+        return self._http
+
+    def count_request(self, category: str, endpoint: str, waited: float) -> None:
+        """Count a request sent outside ``_request`` (a file download) in ``stats``."""
+        with self._stats_lock:
+            self._by_category[category] += 1
+            self._units[category] += 1
+            self._by_endpoint[endpoint] += 1
+            self._wait += waited
+
     @property
     def stats(self) -> RequestStats:
         with self._stats_lock:

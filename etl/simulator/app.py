@@ -31,11 +31,13 @@ import orjson
 from etl.resources import GRAPHQL_SCHEMA
 from etl.simulator.clock import SimClock
 from etl.simulator.control import Control, Stats
+from etl.simulator.downloads import Downloads
 from etl.simulator.faults import ERROR_BODIES, FaultInjector, FaultSettings
 from etl.simulator.graphql_scopes import needed_scopes
 from etl.simulator.memo import MemoAccount
 from etl.simulator.model import Account
 from etl.simulator.oauth import ALL_SCOPES, INVALID_TOKEN, TokenStore
+from etl.simulator.outcome import Outcome, json_outcome
 from etl.simulator.ratelimit import QPS_MESSAGE, RateLimiter
 from etl.simulator.rest import GRANULAR_SCOPES, ROUTES, dispatch, mangle, match
 from etl.simulator.rest.common import Request
@@ -74,22 +76,6 @@ class SimulatorConfig:
     graphql_users_status: str | None = None
     host: str = "127.0.0.1"
     port: int = 0
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What the socket layer must do: send ``body`` (maybe cut short), or reset, maybe after ``hold``."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    fault: str | None = None  # reset | truncate | malformed
-    hold: float = 0.0
-
-
-def json_outcome(status: int, body: object, headers: dict[str, str] | None = None) -> Outcome:
-    """Every answer is JSON, including the socket layer's own 500 for a simulator bug."""
-    return Outcome(status, orjson.dumps(body), headers or {})
 
 
 def resolve_scopes(scopes: tuple[str, ...] | str) -> tuple[str, ...]:
@@ -157,6 +143,7 @@ class App:
         self._served_cond = threading.Condition()
         self.running = threading.Event()  # cleared: API requests wait (a test holds a client mid-run)
         self.running.set()
+        self.downloads = Downloads(self)
 
     # ---- entry -------------------------------------------------------------------------------------------
 
@@ -190,6 +177,8 @@ class App:
             return self._rest(path[3:], query, headers)
         if path == "/v3/graphql" and method == "POST" and self.config.graphql:
             return self._graphql_request(headers, body)
+        if method == "GET" and (path.startswith("/rec/download/") or path.startswith("/cdn/")):
+            return self.downloads.handle(path, query, headers)
         self.stats.record("unknown", None, 404)
         return json_outcome(404, NOT_FOUND)
 
@@ -303,6 +292,7 @@ class App:
             max_page=route.max_page,
             page_number=route.page_number,
             pending_lookup=self.faults.pending_lookup_fails,
+            extra={"base_url": self.base_url},
         )
         settings = self.faults.settings
         status, body = dispatch(route, raw_params, req, drift=settings.drift)

@@ -29,6 +29,12 @@ random knob, in arrival order, so the same seed and the same request sequence gi
 - ``page_token_expiry_every``: every N-th distinct ``next_page_token`` presented is found expired (error
   300), once: the listing restarts, and the same token works the next time, so a listing restarts at most
   once per page (Zoom's tokens live 15 minutes: a long backfill meets this).
+- recording downloads (``etl.simulator.downloads``): ``download_redirect`` (on by default) sends each
+  ``download_url`` on to a second host name; ``download_drops`` / ``download_drop_bytes``: the next
+  ``download_drops`` file answers stop after ``download_drop_bytes`` bytes of their body (connection
+  reset); ``download_html``: every download is refused with Zoom's HTML page, even with a good token (a
+  recording the app may not download); ``download_short_bytes``: files are served that many bytes
+  shorter than listed, cleanly ended (a size mismatch).
 """
 
 from __future__ import annotations
@@ -63,6 +69,11 @@ class FaultSettings:
     page_token_expiry_every: int = 0
     bare_429_rate: float = 0.0
     pending_lookup_failure_rate: float = 0.0
+    download_redirect: bool = True
+    download_drop_bytes: int = 0
+    download_drops: int = 0
+    download_html: bool = False
+    download_short_bytes: int = 0
 
     def __post_init__(self) -> None:
         for name in (
@@ -87,6 +98,9 @@ class FaultSettings:
             "storm_length",
             "storm_requests",
             "page_token_expiry_every",
+            "download_drop_bytes",
+            "download_drops",
+            "download_short_bytes",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"fault knob {name} must be >= 0, got {getattr(self, name)}")
@@ -146,6 +160,7 @@ class FaultInjector:
         self.mangled: list[dict[str, object]] = []
         self._settings = settings
         self._storm_left = settings.storm_requests
+        self._drops_left = settings.download_drops
         self.requests = 0
         self.injected: dict[str, int] = dict.fromkeys(
             (
@@ -157,6 +172,7 @@ class FaultInjector:
                 "graphql_error",
                 "bare_429",
                 "pending_lookup",
+                "download_drop",
             ),
             0,
         )
@@ -171,6 +187,8 @@ class FaultInjector:
             self._settings = self._settings.with_knobs(**knobs)
             if "storm_requests" in knobs:
                 self._storm_left = self._settings.storm_requests
+            if "download_drops" in knobs:
+                self._drops_left = self._settings.download_drops
             return self._settings
 
     def state(self) -> dict[str, object]:
@@ -209,6 +227,15 @@ class FaultInjector:
                 kind = "truncate"
             malformed = s.malformed_rate > 0 and self._malformed_rng.random() < s.malformed_rate
             return Draw(kind, expire, status, malformed and kind is None)
+
+    def download_cut(self) -> int:
+        """For one recording file answer: the body bytes to send before dropping the connection, or -1."""
+        with self._lock:
+            if self._drops_left <= 0:
+                return -1
+            self._drops_left -= 1
+            self.injected["download_drop"] += 1
+            return self._settings.download_drop_bytes
 
     def graphql_error(self) -> bool:
         """Drawn for each GraphQL request that got past the gate: True when it must answer 503."""

@@ -122,6 +122,7 @@ class GeneratedAccount:
         self._webinar_by_uuid = {w.uuid: w for w in webinar_instances}
         self.activity = Activity(seed, self.members, self._hosting(webinar_instances))
         self._users_at = lru_cache(maxsize=8)(self._build_users_at)  # REST pages re-ask for one ``now``
+        self._recording = lru_cache(maxsize=2048)(self._build_recording)  # texts are built once per instance
 
     def _hosting(self, webinar_instances: list[WebinarInstance]) -> Hosting:
         """Per member index: sorted start timestamps of everything they hosted, and the matching ends."""
@@ -307,7 +308,26 @@ class GeneratedAccount:
     def recordings(self, user_id: str, start: datetime, end: datetime, now: datetime) -> list[Recording]:
         """Cloud recordings of the host's instances started in [start, end), once processed."""
         found = self.instances_of_host(user_id, start, end, now, reported_only=False)
-        return [recording_of(i) for i in found if i.has_recording and self.recording_ready_at(i) <= now]
+        return [
+            self.recording(i, now) for i in found if i.has_recording and self.recording_ready_at(i) <= now
+        ]
+
+    def recording(self, inst: MeetingInstance, now: datetime) -> Recording:
+        """The recording of one instance as listed at ``now``: its transcript and captions "processing"
+        until ``transcript_delay_minutes`` after the rest (the profile's; 0: all ready together)."""
+        recording = self._recording(inst)
+        delay = timedelta(minutes=self.profile.transcript_delay_minutes)
+        if not delay or self.recording_ready_at(inst) + delay <= now:
+            return recording
+        files = tuple(
+            replace(f, status="processing") if f.file_type in ("TRANSCRIPT", "CC") else f
+            for f in recording.files
+        )
+        return replace(recording, files=files)
+
+    def _build_recording(self, inst: MeetingInstance) -> Recording:
+        names = tuple(dict.fromkeys(p.name for p in meeting_participants(self.people, inst)))[:12]
+        return recording_of(inst, names, self.profile.media_scale)
 
     def daily_usage(self, year: int, month: int, now: datetime) -> list[DailyUsage]:
         last_day = min(date(year, month, calendar.monthrange(year, month)[1]), now.date())

@@ -20,6 +20,7 @@ from random import Random
 
 from etl.simulator.generate_ids import file_id, stable_zoom_id, sub_seed, zoom_id
 from etl.simulator.generate_users import FIRST_NAMES, LAST_NAMES, Member
+from etl.simulator.media import text_of
 from etl.simulator.model import (
     MeetingInstance,
     Participant,
@@ -233,39 +234,51 @@ def webinar_participants(people: People, inst: WebinarInstance, created: datetim
     return _rows(rng, inst.start_time, inst.end_time, persons, breakout=False)
 
 
-FILE_KINDS = (  # file_type, extension, recording_type, bytes per minute (low, high)
-    ("TRANSCRIPT", "VTT", "audio_transcript", (1_000, 3_000)),
-    ("CHAT", "TXT", "chat_file", (100, 2_000)),
-    ("TIMELINE", "JSON", "timeline", (500, 4_000)),
+FILE_KINDS = (  # file_type, extension, recording_type: text files, their size is their text's
+    ("TRANSCRIPT", "VTT", "audio_transcript"),
+    ("CHAT", "TXT", "chat_file"),
+    ("TIMELINE", "JSON", "timeline"),
+)
+CAPTIONS = ("CC", "VTT", "closed_caption")  # with a transcript, sometimes: the same cues, no speakers
+MEDIA_KINDS = (  # file_type, extension, recording_type, Zoom's bytes per minute (low, high)
+    ("MP4", "MP4", "shared_screen_with_speaker_view", (4_000_000, 15_000_000)),
+    ("M4A", "M4A", "audio_only", (450_000, 1_000_000)),
 )
 
 
-def recording_of(inst: MeetingInstance) -> Recording:
-    """The cloud recording of an instance with ``has_recording``: MP4 and M4A, plus 0-3 text files."""
+def recording_of(inst: MeetingInstance, names: tuple[str, ...] = (), media_scale: int = 1) -> Recording:
+    """The cloud recording of an instance with ``has_recording``: MP4 and M4A, plus 0-4 text files.
+
+    ``names`` speak in the transcript and write in the chat; video and audio sizes are divided by
+    ``media_scale`` (their bytes are served, ``etl.simulator.media``)."""
     rng = Random(sub_seed(inst.seed, "recording"))
     rec_start = inst.start_time + timedelta(seconds=rng.randint(2, 40))
     rec_end = max(rec_start + timedelta(seconds=30), inst.end_time - timedelta(seconds=rng.randint(0, 20)))
     rec_end = min(rec_end, inst.end_time)
     minutes = max(1, round((rec_end - rec_start).total_seconds() / 60))
-    kinds = [
-        ("MP4", "MP4", "shared_screen_with_speaker_view", (4_000_000, 15_000_000)),
-        ("M4A", "M4A", "audio_only", (450_000, 1_000_000)),
-        *rng.sample(FILE_KINDS, rng.randint(0, len(FILE_KINDS))),
-    ]
-    files = tuple(
-        RecordingFile(
-            id=file_id(rng),
-            meeting_id=inst.uuid,
-            recording_start=rec_start,
-            recording_end=rec_end,
-            file_type=file_type,
-            file_extension=ext,
-            file_size=minutes * rng.randint(*per_minute),
-            recording_type=rtype,
-            status="completed",
-        )
-        for file_type, ext, rtype, per_minute in kinds
-    )
+    text_kinds = list(rng.sample(FILE_KINDS, rng.randint(0, len(FILE_KINDS))))
+    if any(k[0] == "TRANSCRIPT" for k in text_kinds) and rng.random() < 0.5:
+        text_kinds.append(CAPTIONS)
+    text_seed = sub_seed(inst.seed, "recording-text")
+    files: list[RecordingFile] = []
+    for file_type, ext, rtype, per_minute in MEDIA_KINDS:
+        fid = file_id(rng)
+        size = max(64, minutes * rng.randint(*per_minute) // max(1, media_scale))
+        files.append(
+            RecordingFile(
+                fid, inst.uuid, rec_start, rec_end, file_type, ext, size, rtype, "completed", "",
+                sub_seed(inst.seed, "media", fid),
+            )
+        )  # fmt: skip
+    for file_type, ext, rtype in text_kinds:
+        fid = file_id(rng)
+        text = text_of(file_type, text_seed, rec_end - rec_start, names)
+        files.append(
+            RecordingFile(
+                fid, inst.uuid, rec_start, rec_end, file_type, ext, len(text.encode()), rtype, "completed",
+                text,
+            )
+        )  # fmt: skip
     return Recording(
         uuid=inst.uuid,
         id=inst.id,
@@ -275,5 +288,5 @@ def recording_of(inst: MeetingInstance) -> Recording:
         start_time=inst.start_time,
         duration=inst.duration,
         total_size=sum(f.file_size for f in files),
-        files=files,
+        files=tuple(files),
     )

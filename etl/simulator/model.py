@@ -199,6 +199,10 @@ class RecordingFile:
     file_size: int
     recording_type: str
     status: str
+    content: str = (
+        ""  # text files (TRANSCRIPT, CC, CHAT, TIMELINE): their text; file_size is its UTF-8 length
+    )
+    seed: int = 0  # binary files: what their bytes are drawn from (etl.simulator.media)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +260,11 @@ class Profile:
     mean_participants: float
     webinars_per_month: int
     all_hands: int = 0  # people invited to the owner's all-hands every 4 weeks (0: none); 300+ rows a report
+    # Recording files are real bytes (etl.simulator.media): video and audio sizes are Zoom's bytes per minute
+    # divided by this, so an account's recordings can be downloaded in a test or a benchmark.
+    media_scale: int = 1
+    # TRANSCRIPT and CC files stay "processing" this long after the rest of the recording is listed.
+    transcript_delay_minutes: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -310,6 +319,12 @@ class Account(Protocol):
     def webinar_registrants(self, instance: WebinarInstance, now: datetime) -> list[Registrant]: ...
 
     def recordings(self, user_id: str, start: datetime, end: datetime, now: datetime) -> list[Recording]: ...
+
+    def recording_ready_at(self, inst: MeetingInstance) -> datetime: ...
+
+    def recording(self, inst: MeetingInstance, now: datetime) -> Recording:
+        """One instance's recording as listed at ``now`` (listed from ``recording_ready_at`` on)."""
+        ...
 
     def daily_usage(self, year: int, month: int, now: datetime) -> list[DailyUsage]: ...
 

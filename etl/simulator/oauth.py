@@ -29,6 +29,7 @@ ALL_SCOPES = (
     "report:read:admin",
     "dashboard_meetings:read:admin",
     "dashboard_webinars:read:admin",
+    "meeting_summary:read:admin",
 )
 
 

@@ -5,7 +5,8 @@ case the extractors must handle (rejoins, same-named guests, UUIDs with ``/``, l
 after the clock's start...). ``demo`` is what ``zoom-etl demo`` syncs. ``bench`` is sized for the
 rate-limit benchmark (~100k participant rows) and ``large`` for the memory bar (1.1M participant rows
 within the 6 months Zoom's reports reach, generated lazily, never stored). Both hold an all-hands every 4
-weeks, whose participants report spans several pages of 300.
+weeks, whose participants report spans several pages of 300. Recording files are served as real bytes,
+scaled down (``media_scale``): tens of kilobytes a video on ``tiny`` and ``demo``, hundreds on ``bench``.
 
 Every profile keeps ``future_days`` (>= 14) of data beyond the clock's start, revealed as the clock moves.
 """
@@ -25,6 +26,7 @@ PROFILES: dict[str, Profile] = {
         meetings_per_user_week=3.0,
         mean_participants=4.5,
         webinars_per_month=2,
+        media_scale=20_000,
     ),
     "demo": Profile(
         name="demo",
@@ -34,6 +36,7 @@ PROFILES: dict[str, Profile] = {
         meetings_per_user_week=3.0,
         mean_participants=4.5,
         webinars_per_month=4,
+        media_scale=20_000,
     ),
     "bench": Profile(
         name="bench",
@@ -44,6 +47,7 @@ PROFILES: dict[str, Profile] = {
         mean_participants=8.0,
         webinars_per_month=8,
         all_hands=400,
+        media_scale=2_000,
     ),
     "large": Profile(
         name="large",
@@ -54,6 +58,7 @@ PROFILES: dict[str, Profile] = {
         mean_participants=18.0,
         webinars_per_month=20,
         all_hands=900,
+        media_scale=2_000,
     ),
 }
 

@@ -36,6 +36,9 @@ MALFORMED_TAIL = b"\n<html><body>upstream says hello</body></html>"
 
 _REASONS = {
     200: "OK",
+    206: "Partial Content",
+    302: "Found",
+    416: "Range Not Satisfiable",
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -87,9 +90,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
+        if outcome.chunks is not None:
+            self._stream(outcome)
+            return
         lines = [
             f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Error')}",
-            "Content-Type: application/json; charset=utf-8",
+            f"Content-Type: {outcome.content_type}",
             f"Content-Length: {len(outcome.body)}",
             # The simulated clock's now: a client that dates its windows by Zoom's clock sees simulated time.
             f"Date: {format_datetime(app.clock.now(), usegmt=True)}",
@@ -102,6 +108,30 @@ class _Handler(BaseHTTPRequestHandler):
             payload = payload[: len(payload) // 2]
             self.close_connection = True
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
+
+    def _stream(self, outcome: Any) -> None:
+        """A recording file: headers, then the chunks; the connection closed after ``cut_after`` bytes."""
+        lines = [
+            f"HTTP/1.1 {outcome.status} {_REASONS.get(outcome.status, 'Error')}",
+            f"Content-Type: {outcome.content_type}",
+            f"Content-Length: {outcome.length}",
+            f"Date: {format_datetime(self.server.app.clock.now(), usegmt=True)}",
+        ]
+        lines += [f"{name}: {value}" for name, value in outcome.headers.items()]
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        sent = 0
+        for chunk in outcome.chunks:
+            if 0 <= outcome.cut_after < sent + len(chunk):
+                # What arrived stays readable (a FIN, not a reset, which would discard the client's
+                # unread bytes): the client sees the body end short of its Content-Length.
+                self.wfile.write(chunk[: outcome.cut_after - sent])
+                self.wfile.flush()
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_WR)
+                return
+            self.wfile.write(chunk)
+            sent += len(chunk)
 
 
 class _Server(ThreadingHTTPServer):

@@ -338,12 +338,12 @@ def test_webinars_registrants_and_attendees(account: GeneratedAccount, later: ob
     assert account.webinars(host, later) or account.webinars(host, account.epoch)  # type: ignore[arg-type]
 
 
-def test_recordings_have_two_to_five_files(account: GeneratedAccount) -> None:
+def test_recordings_have_two_to_six_files(account: GeneratedAccount) -> None:
     now = account.epoch
     recordings = [r for u in account.users(now) for r in account.recordings(u.id, now - 40 * DAY, now, now)]
     assert recordings
     for r in recordings:
-        assert 2 <= len(r.files) <= 5 and {"MP4", "M4A"} <= {f.file_type for f in r.files}
+        assert 2 <= len(r.files) <= 6 and {"MP4", "M4A"} <= {f.file_type for f in r.files}
         assert r.total_size == sum(f.file_size for f in r.files) > 0
         for f in r.files:
             assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", f.id)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from etl.simulator.rest import extras, meetings, metrics, recordings, reports, users, webinars
+from etl.simulator.rest import extras, meetings, metrics, recordings, reports, summaries, users, webinars
 from etl.simulator.rest.common import Request
 from etl.simulator.rest.errors import ApiError
 
@@ -25,6 +25,7 @@ MEETING = ("meeting:read:admin", "meeting:read")
 WEBINAR = ("webinar:read:admin", "webinar:read")
 REPORT = ("report:read:admin",)
 DASHBOARD = ("dashboard_meetings:read:admin", "dashboard:read:admin")
+SUMMARY = ("meeting_summary:read:admin", "meeting_summary:read")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,22 @@ ROUTES: tuple[Route, ...] = (
         _g("meeting:read:list_meetings"),
         300,
         True,
+    ),
+    # Before /meetings/{meetingId}, which its path also matches. Not in the OpenAPI file (newer than it).
+    Route(
+        "/meetings/meeting_summaries",
+        "medium",
+        SUMMARY,
+        summaries.list_summaries,
+        ("meeting:read:list_summaries:admin",),
+        300,
+    ),
+    Route(
+        "/meetings/{meetingId}/meeting_summary",
+        "light",
+        SUMMARY,
+        summaries.get_summary,
+        _g("meeting:read:summary"),
     ),
     Route("/meetings/{meetingId}", "light", MEETING, meetings.get_meeting, _g("meeting:read:meeting")),
     Route(
@@ -243,6 +260,13 @@ ROUTES: tuple[Route, ...] = (
         recordings.list_recordings,
         _g("cloud_recording:read:list_user_recordings"),
         300,
+    ),
+    Route(
+        "/meetings/{meetingId}/recordings",
+        "light",
+        ("recording:read:admin", "recording:read"),
+        recordings.meeting_recordings,
+        _g("cloud_recording:read:list_recording_files"),
     ),
     Route("/report/daily", "heavy", REPORT, reports.daily, ("report:read:daily_usage:admin",)),
     Route(

@@ -14,6 +14,8 @@ which listings are empty). Listings as Zoom draws them:
     webinar_absentees
     webinar_registrants   one per webinar and registration status
     webinar_instances     one per webinar, plus one report-details call per instance
+    meeting_summaries     one per calendar month of creation (account-wide), plus one details call
+                          per summary (the listing carries no summary text)
     daily_usage           one per month (``year``/``month``)
     sign_in_activity,     one per calendar month (account-wide report, month windows)
     operation_logs
@@ -71,6 +73,8 @@ MINIMUM_SQL: dict[str, str] = {
     "webinar_absentees": _per("webinar_absentees", "webinar_uuid"),
     "webinar_registrants": _per("webinar_registrants", "webinar_id", "status"),
     "recordings": _per("recordings", "host_id", _month("start_time")),
+    "meeting_summaries": f"SELECT ({_per('meeting_summaries', _month('created_at'))}) + (SELECT count(*) "
+    "FROM zoom.meeting_summaries)",
     "daily_usage": f"SELECT count(DISTINCT {_month('date')}) FROM zoom.daily_usage",
     "sign_in_activity": _per("sign_in_activity", _month("time")),
     "operation_logs": _per("operation_logs", _month("time")),

@@ -194,7 +194,8 @@ def check_scopes(granted: tuple[str, ...] | None, streams: Iterable[Stream]) -> 
     a missing one is named in the token's family (granular names for a granular token, classic otherwise).
 
     A stream's first REST endpoint (which its GraphQL query mirrors) and its per-record details are
-    required; later endpoints are per-resource fallbacks, so lacking their scope is only a warning.
+    required; later endpoints are per-resource fallbacks, so lacking their scope is only a warning, and so
+    is lacking an optional stream's (``Stream.optional``: the sync then records it as not synced).
     """
     streams = tuple(streams)
     if not granted:
@@ -203,20 +204,22 @@ def check_scopes(granted: tuple[str, ...] | None, streams: Iterable[Stream]) -> 
     granular = granular_token(have)
     missing: dict[tuple[str, ...], list[str]] = {}
     fallback: dict[tuple[str, ...], list[str]] = {}
+    optional: dict[tuple[str, ...], list[str]] = {}
     for stream in streams:
         required = (*stream.rest[:1], *((stream.details,) if stream.details else ()))
         for endpoint in stream.endpoints:
             if have.isdisjoint(endpoint.scopes) and have.isdisjoint(endpoint.granular):
-                target = missing if endpoint in required else fallback
+                target = optional if stream.optional else missing if endpoint in required else fallback
                 names = target.setdefault(endpoint.granular if granular else endpoint.scopes, [])
                 if stream.name not in names:
                     names.append(stream.name)
     shown = ", ".join(sorted(have))
     family = "granular" if granular else "classic"
-    if not missing and not fallback:
+    if not missing and not fallback and not optional:
         return "scopes", "ok", f"{len(streams)} stream(s) covered by the token's {family} scopes: {shown}"
     parts = [f"{' or '.join(k)} for {', '.join(v)}" for k, v in missing.items()]
     parts += [f"{' or '.join(k)} for fallbacks of {', '.join(v)}" for k, v in fallback.items()]
+    parts += [f"{' or '.join(k)} for the optional {', '.join(v)} (not synced)" for k, v in optional.items()]
     if missing:
         return "scopes", "fail", f"missing ({family} scopes): {'; '.join(parts)} (token grants: {shown})"
     return "scopes", "warn", f"missing ({family} scopes): {'; '.join(parts)}"

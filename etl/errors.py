@@ -8,6 +8,8 @@
     ├── DiskSpaceError              not enough free disk for the recording files to download (exit 1)
     └── ApiError                    Zoom answered with an error; carries method, endpoint, status, code
         ├── AuthError               credentials refused or token unusable (HTTP 401/code 124, OAuth errors)
+        │   ├── ScopeError          the token lacks a scope (4700/4711): fatal, but for an optional
+        │   │                       stream (``Stream.optional``), which is then not synced, and why
         │   └── UntrustedApiUrl     the token's ``api_url`` is not Zoom's while the API base is the
         │                           default (exit 2: set ZOOM_API_URL to trust another host)
         ├── RateLimitError          429 that retries could not get past (daily cap, budget spent)
@@ -95,6 +97,10 @@ class ApiError(ZoomEtlError):
 
 class AuthError(ApiError):
     """Credentials refused, or a token Zoom will not accept."""
+
+
+class ScopeError(AuthError):
+    """The token lacks an operation's scope (Zoom's 4700 classic, 4711 granular)."""
 
 
 class UntrustedApiUrl(AuthError):

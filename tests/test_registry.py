@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from zoomspec import openapi
+from zoomspec import NEWER_THAN_THE_FILE, openapi
 
 from etl.config import AccountSettings, Secret, Settings
 from etl.contracts import load_contracts
@@ -74,6 +74,13 @@ def test_endpoint_scopes_and_category_match_zoom_openapi(stream: str, endpoint: 
     the category is its "Rate Limit Label"."""
     from etl.simulator.rest import ROUTE_BY_TEMPLATE
 
+    if endpoint.path in NEWER_THAN_THE_FILE:  # the documented exception (zoomspec)
+        assert endpoint.path not in openapi()["paths"], f"{endpoint.path} is in the file: drop the exception"
+        route = ROUTE_BY_TEMPLATE[endpoint.path]
+        assert normalize_category(NEWER_THAN_THE_FILE[endpoint.path]) == endpoint.category == route.category
+        assert endpoint.scopes and set(endpoint.scopes) == set(route.scopes), endpoint.path
+        assert endpoint.granular and set(endpoint.granular) == set(route.granular), endpoint.path
+        return
     operation = openapi()["paths"][endpoint.path]["get"]
     label = LABEL.search(operation["description"])
     assert label, endpoint.path

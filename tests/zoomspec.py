@@ -18,3 +18,13 @@ OPENAPI = Path(__file__).resolve().parents[1] / "schemas" / "zoom-meeting-api.op
 def openapi() -> dict[str, Any]:
     """The whole file, parsed once per test process. Callers must not mutate it."""
     return orjson.loads(OPENAPI.read_bytes())  # type: ignore[no-any-return]
+
+
+# Operations newer than the file (its March 2024 revision) that zoom-etl calls: the AI Companion summaries,
+# with their rate-limit labels as Zoom publishes them (research notes §4). The tests that check endpoints
+# against the file check these against the simulator's route table instead (written from Zoom's SDK
+# types; tests/simulator/test_openapi.py's BEYOND_THE_FILE holds their response schemas).
+NEWER_THAN_THE_FILE = {
+    "/meetings/meeting_summaries": "MEDIUM",
+    "/meetings/{meetingId}/meeting_summary": "LIGHT",
+}

@@ -38,8 +38,18 @@ PAID_ONLY = "free plan: Zoom's reports (GET /report/...) need Pro or higher, and
 
 
 def paid_only(endpoint: Endpoint) -> bool:
-    """Zoom's reports: "Prerequisites: Pro or higher plan" (OpenAPI); code 200 on a Free account."""
-    return endpoint.path.startswith("/report/")
+    """Zoom's reports: "Prerequisites: Pro or higher plan" (OpenAPI), and the endpoints marked ``paid``
+    (AI Companion summaries); code 200 on a Free account."""
+    return endpoint.paid or endpoint.path.startswith("/report/")
+
+
+def paid_reason(stream: Stream) -> str:
+    """Why Zoom serves ``stream`` nothing on Free: its reports, or the paid endpoints it names."""
+    paths = [e.path for e in stream.rest if not e.path.startswith("/report/")]
+    if not paths:
+        return PAID_ONLY
+    listed = ", ".join(f"GET {p}" for p in paths)
+    return f"free plan: Zoom serves {listed} on Pro or higher only, and no other source serves"
 
 
 def unavailable_on_plan(
@@ -64,12 +74,12 @@ def _unavailable(names: Sequence[str], settings: Settings, plan: str) -> dict[st
         stream = BY_NAME[name]
         on_rest = initial_choice(stream, settings.source_for(name), plan)[0] == "rest"
         if on_rest and all(paid_only(e) for e in stream.rest):
-            out[name] = PAID_ONLY
+            out[name] = paid_reason(stream)
     for name in names:
         ancestor = BY_NAME[name].parent
         while ancestor is not None and name not in out:
             if ancestor in out:
-                out[name] = f"{PAID_ONLY}: its parent {ancestor} is not available"
+                out[name] = f"{out[ancestor]}: its parent {ancestor} is not available"
             ancestor = BY_NAME[ancestor].parent
     return out
 
@@ -92,6 +102,20 @@ class Sources:
     def serves(self, endpoint: Endpoint) -> bool:
         """Whether Zoom serves ``endpoint`` on the account's plan: no report on Free (code 200)."""
         return not (self._plan == "free" and paid_only(endpoint))
+
+    def withdraw(self, name: str, reason: str) -> SourceChoice | None:
+        """No source serves ``name`` for the rest of the run (the token lacks an optional stream's scope);
+        the ``SourceChoice`` to emit, or None if another task already did."""
+        with self._lock:
+            if self._choice.get(name) == "none":
+                return None
+            self._choice[name] = "none"
+            self._reason[name] = reason
+        return SourceChoice(name, self._account_id, "none", reason)
+
+    def withdrawn(self, name: str) -> bool:
+        with self._lock:
+            return self._choice.get(name) == "none"
 
     def graphql(self, name: str) -> bool:
         with self._lock:

@@ -14,6 +14,9 @@ stream's sources in order, turning what comes back into events.
 * Item errors a GraphQL page kept after its retry become ``Skip`` events too: never silent.
 * A listing that would not end (``PaginationError``: a repeated page token, endless empty pages) is
   stopped: a ``Skip`` names it, the unit is not complete, and its gap scope (if any) opens a gap.
+* A stream marked ``optional`` (a product the account may lack) whose scope the token lacks (``ScopeError``,
+  4700/4711) is withdrawn for the run (``Sources.withdraw``): one ``SourceChoice`` with source ``none``
+  and the reason, no skip, no gap, its other units not fetched, its windows not counted as done.
 * A unit with a ``gap`` scope says whether it left a gap a later run must fill (items GraphQL dropped; REST
   serving it after the stream fell back from GraphQL), or closed the gaps earlier runs left in its scope
   (``etl.extract.gaps``); a ``Gap`` event follows its pages either way.
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
+from etl.errors import GraphQLUnavailable, PaginationError, ResourceError, ScopeError
 from etl.extract.gaps import Scope
 from etl.extract.run import Run
 from etl.extract.scheduler import Emit
@@ -50,6 +53,7 @@ class Unit:
     )  # REST query parameters beyond the endpoint's
     context: Mapping[str, Any] = field(default_factory=dict)  # put on every record of its pages
     emit_pages: bool = True  # False when the stream is only fetched as a parent of another
+    rows: bool = True  # False: the listing's records are fetched by their details; its pages are no rows
     gap: Scope | None = None  # what the unit covers, for the gaps it leaves or closes (None: no gaps)
 
 
@@ -66,8 +70,13 @@ def fetch_unit(
 
     ``on_others`` gets, for every REST page, the records the endpoint lists for another stream
     (``Endpoint.other_entities``; an empty list when there are none), so a caller knows REST served."""
+    if run.sources.withdrawn(unit.stream.name):
+        return False
     try:
         complete, lost = _fetch(run, unit, emit, on_records, on_others)
+    except ScopeError as exc:
+        withdraw(run, unit.stream, exc, emit)
+        return False
     except PaginationError as exc:
         # A listing that would not end (a page token repeated, endless empty pages): its pages so far
         # are kept, the rest is recorded as a skip, and as a gap for the next runs to fetch again.
@@ -76,6 +85,21 @@ def fetch_unit(
     if unit.gap is not None and unit.emit_pages:
         emit_gap(run, unit.stream.name, unit.gap, lost, emit)
     return complete
+
+
+def withdraw(run: Run, stream: Stream, error: ScopeError, emit: Emit) -> None:
+    """The token lacks ``stream``'s scope: re-raised (a failed run) unless the stream is ``optional``,
+    which is then withdrawn for the run with the reason (``SourceChoice`` source ``none``), once."""
+    if not stream.optional:
+        raise error
+    endpoint = stream.rest[0]
+    reason = (
+        f"scope {endpoint.scopes[0]} (granular {endpoint.granular[0]}) missing: {stream.optional} not"
+        f" synced ({error})"
+    )
+    choice = run.sources.withdraw(stream.name, reason)
+    if choice is not None:
+        emit(choice)
 
 
 def emit_gap(run: Run, stream: str, scope: Scope, lost: str, emit: Emit) -> None:
@@ -184,7 +208,7 @@ def _emit_page(
         # Only objects can name children; anything else still travels in the page, so normalize
         # quarantines it in _etl.rejects instead of it vanishing here.
         on_records([r for r in records if isinstance(r, dict)])
-    if unit.emit_pages:
+    if unit.emit_pages and unit.rows:
         emit(
             Page(
                 unit.stream.name,

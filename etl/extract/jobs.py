@@ -3,7 +3,9 @@ parent's records (``children_of``), per month window when it is windowed, and on
 
 The generic path, for any stream of ``etl.streams``:
 
-* account-wide windowed streams (``roots(windowed=True)``): one task per window;
+* account-wide windowed streams (``roots(windowed=True)``): one task per window; with ``details``, the
+  listing is not emitted and each record of it is fetched by its own key (``record_details_task``), again
+  only when its listing record changes;
 * the children of a listing: per record of the parent, by its first key field. A ``listing`` child is
   listed for that key (per month window if it is windowed); a ``changed`` child is fetched once per key and
   again when the parent record changes; an ``ended`` child once the parent has ended for good; a stream
@@ -41,8 +43,8 @@ from typing import Any
 
 import orjson
 
-from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
-from etl.extract.fetch import OnRecords, Unit, emit_gap, fetch_unit, skip
+from etl.errors import GraphQLUnavailable, PaginationError, ResourceError, ScopeError
+from etl.extract.fetch import OnRecords, Unit, emit_gap, fetch_unit, skip, withdraw
 from etl.extract.gaps import Scope
 from etl.extract.run import Run, family
 from etl.extract.scheduler import Emit, Group
@@ -115,9 +117,8 @@ def submit_roots(run: Run, pending: Mapping[str, Sequence[str]]) -> None:
         for window in run.trackers[name].windows or ():
             run.outstanding.claim(name, Scope("", window.start, window.end))
             groups = run.groups((name,), window.month)
-            run.scheduler.submit(
-                run.lane(name), partial(account_window_task, run=run, name=name, window=window), groups=groups
-            )
+            task = partial(account_window_task, run=run, name=name, window=window, groups=groups)
+            run.scheduler.submit(run.lane(name), task, groups=groups)
         for window in gap_windows(run, name, run.outstanding.unclaimed(name)):
             run.scheduler.submit(
                 run.lane(name), partial(account_window_task, run=run, name=name, window=window)
@@ -569,7 +570,9 @@ def listed_elsewhere(
 # ---- account-wide windows ------------------------------------------------------------------------------
 
 
-def account_window_task(emit: Emit, *, run: Run, name: str, window: Window) -> None:
+def account_window_task(
+    emit: Emit, *, run: Run, name: str, window: Window, groups: Sequence[Group] = ()
+) -> None:
     stream = BY_NAME[name]
     if stream.windowing == "year_month":
         values: dict[str, Any] = {"year": window.start.year, "month": window.start.month}
@@ -583,7 +586,47 @@ def account_window_task(emit: Emit, *, run: Run, name: str, window: Window) -> N
         params=values,
         gap=Scope("", window.start, window.end),
     )
-    fetch_unit(run, unit, emit)
+    if stream.details is None:
+        fetch_unit(run, unit, emit)
+        return
+
+    def on_records(records: list[dict[str, Any]]) -> None:
+        tracker = run.trackers[name]
+        for record in records:
+            key, digest = key_of(stream, record), digest_of(record)
+            if key and tracker.is_new(key, digest) and run.claim(name, key):
+                day = window.end
+                task = partial(record_details_task, run=run, name=name, key=key, digest=digest, day=day)
+                run.scheduler.submit(category_of(stream), task, depth=1, groups=groups)
+
+    fetch_unit(run, replace(unit, rows=False), emit, on_records)
+
+
+def category_of(stream: Stream) -> str:
+    """The rate-limit lane of a stream's per-record details."""
+    assert stream.details is not None
+    return stream.details.category
+
+
+def record_details_task(emit: Emit, *, run: Run, name: str, key: str, digest: str, day: date) -> None:
+    """One record of an account-wide listing as its details tell it (an AI Companion summary). A detail Zoom
+    refuses (404/3001: gone since it was listed) is a skip of that record: no row, the key not done."""
+    stream = BY_NAME[name]
+    assert stream.details is not None
+    if run.sources.withdrawn(name):
+        return
+    try:
+        request, detail = rest.fetch_detail(run.client, stream.details, {stream.details.placeholders[0]: key})
+    except ResourceError as exc:
+        emit(skip(run, name, f"{stream.keys[0]} {key}", exc))
+        return
+    except ScopeError as exc:
+        withdraw(run, stream, exc, emit)
+        return
+    if detail:
+        row = {**detail, stream.keys[0]: detail.get(stream.keys[0]) or key}
+        emit(Page(name, run.account_id, "rest", request, _now(), [row], {}))
+    emit(run.trackers[name].key_done(key, digest, day))
 
 
 def _resource(stream: Stream, key: str) -> str:

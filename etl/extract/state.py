@@ -90,8 +90,11 @@ class Tracker:
     # ---- progress ----------------------------------------------------------------------------------------
 
     def window_done(self, window: Window) -> Checkpoint:
+        """``window`` is fetched: the watermark may move over it, unless no source served the stream (an
+        optional stream withdrawn for a missing scope: its windows are fetched by a later run)."""
         with self._lock:
-            self._done_months.add(window.month)
+            if self._source() != "none":
+                self._done_months.add(window.month)
             last = all(w.month in self._done_months for w in self.windows or ())
             return self._checkpoint(finished=last)
 
@@ -126,6 +129,8 @@ class Tracker:
 
     def finished(self) -> Checkpoint:
         with self._lock:
+            if self._source() == "none":
+                return self._checkpoint()
             if self.windows is not None:
                 self._done_months.update(w.month for w in self.windows)
             return self._checkpoint(synced=True)

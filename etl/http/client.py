@@ -6,7 +6,7 @@ then either return the response, or ask the retry loop for another attempt, or r
 exception that says what went wrong (with method, endpoint, HTTP status and Zoom's ``code``):
 
     401 / code 124 after one token refresh       AuthError
-    code 4700 / 4711 (a scope is missing)        AuthError
+    code 4700 / 4711 (a scope is missing)        ScopeError (an AuthError)
     404, codes 1001, 1010, 3000, 3001, 3161,     ResourceError (skipped and recorded by the caller)
     12702, and 300 on a first page
     429 that cannot be waited out (daily)        RateLimitError
@@ -45,7 +45,15 @@ import orjson
 
 from etl import __version__
 from etl.config import DEFAULT_API_URL, AccountSettings, Settings, is_loopback
-from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, ResponseTooLarge, TransportError
+from etl.errors import (
+    ApiError,
+    AuthError,
+    RateLimitError,
+    ResourceError,
+    ResponseTooLarge,
+    ScopeError,
+    TransportError,
+)
 from etl.http.auth import TokenProvider
 from etl.http.body import BodyTooLarge, NotJson, PastDeadline, TooDeep, decode, read
 from etl.http.ratelimit import RateLimiter, normalize_category
@@ -342,7 +350,7 @@ class ZoomClient:
                 self._count("server_errors")
                 raise Retry(fail(TransportError, message or "server error"))
             if code in SCOPE_CODES:
-                raise fail(AuthError, message or "missing scope")
+                raise fail(ScopeError, message or "missing scope")
             if status == 401 or code == 124:
                 error = fail(AuthError, message or "access token refused")
                 # A token refused twice is a real refusal; a fresh one refused is worth one more try

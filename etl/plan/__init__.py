@@ -288,7 +288,8 @@ def _estimate(
         return calls, "extra pages of users with more than 300 items"
     if stream.parent is None:
         calls[category] += len(windows)
-        return calls, "extra pages beyond the first of each window" if stream.rest[
-            0
-        ].paging == "token" else ""
+        notes = ["extra pages beyond the first of each window"] if stream.rest[0].paging == "token" else []
+        if stream.details is not None:  # not known before the listing: named, not counted
+            notes.append(f"one {stream.details.category} call per record listed")
+        return calls, "; ".join(notes)
     return calls, f"one {category} call (or more) per {stream.context_key or 'parent'} listed in the run"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SIZE = 300
 Paging = Literal["token", "number", "none"]  # next_page_token, page_number (legacy), one body
+WindowFormat = Literal["date", "datetime"]  # from/to as yyyy-mm-dd, or yyyy-MM-ddTHH:mm:ssZ
 # Zoom's rate-limit labels (the OpenAPI "Rate Limit Label"), as etl.http.ratelimit names them.
 Category = Literal["light", "medium", "heavy", "resource_intensive"]
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -65,6 +66,12 @@ class Endpoint:
     ``scopes`` are the operation's classic scopes (its OpenAPI ``security``), ``granular`` its granular ones
     (the file's ``x-granular-scopes`` where it has them, Zoom's published names elsewhere): any one of either
     family suffices. ``etl.doctor`` checks a token against them; a test checks them against the file.
+
+    ``window_format`` is how the listing takes a window's ``from``/``to`` days: ``date`` (``yyyy-mm-dd``,
+    every report and recording listing) or ``datetime`` (``yyyy-MM-ddTHH:mm:ssZ``, the AI Companion
+    summaries listing, which refuses a bare date): the first day from its midnight, the last to its end.
+    ``paid``: Zoom serves it on Pro or higher only ("Only available for paid account", code 200 on Free),
+    like every report (``/report/...``, which need not say so).
     """
 
     path: str
@@ -76,6 +83,8 @@ class Endpoint:
     paging: Paging = "token"
     page_size: int | None = MAX_PAGE_SIZE
     other_entities: tuple[tuple[str, tuple[object, ...]], ...] = ()
+    window_format: WindowFormat = "date"
+    paid: bool = False
 
     def belongs_elsewhere(self, record: object) -> bool:
         return isinstance(record, dict) and any(record.get(f) in v for f, v in self.other_entities)
@@ -104,6 +113,11 @@ class Endpoint:
         if self.page_size is not None and self.paging != "none":
             params["page_size"] = self.page_size
         params.update(extra or {})
+        if self.window_format == "datetime":
+            for name, clock in (("from", "00:00:00"), ("to", "23:59:59")):
+                value = params.get(name)
+                if isinstance(value, str) and len(value) == 10:  # a window's day: yyyy-mm-dd
+                    params[name] = f"{value}T{clock}Z"
         return params
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from zoomspec import openapi
+from zoomspec import NEWER_THAN_THE_FILE, openapi
 
 from etl.extract.windows import Window
 from etl.http.ratelimit import normalize_category
@@ -25,6 +25,13 @@ def operations() -> dict[str, Any]:
 
 @pytest.mark.parametrize(("stream", "endpoint"), ENDPOINTS, ids=[f"{n}:{e.path}" for n, e in ENDPOINTS])
 def test_endpoint_matches_the_openapi_operation(stream: str, endpoint: Any) -> None:
+    if endpoint.path in NEWER_THAN_THE_FILE:  # the documented exception (zoomspec): Zoom's published facts
+        from etl.simulator.rest import ROUTE_BY_TEMPLATE
+
+        assert normalize_category(NEWER_THAN_THE_FILE[endpoint.path]) == endpoint.category
+        route = ROUTE_BY_TEMPLATE[endpoint.path]
+        assert endpoint.paging == "none" or endpoint.page_size == route.max_page == 300
+        return
     operation = operations()[endpoint.path]["get"]
     label = LABEL.search(operation["description"])
     assert label, endpoint.path

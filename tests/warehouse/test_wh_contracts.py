@@ -23,6 +23,7 @@ TABLES = {
     "webinar_registrants": ("webinar_id", "id"),
     "recordings": ("meeting_uuid",),
     "recording_files": ("id",),
+    "meeting_summaries": ("meeting_uuid",),
     "daily_usage": ("date",),
     "sign_in_activity": ("email", "time", "type"),
     "operation_logs": ("time", "operator", "action", "category_type", "operation_detail"),

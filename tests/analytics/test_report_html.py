@@ -18,6 +18,7 @@ from etl.analytics import open_reader
 from etl.cli import cli
 from etl.cli.analyst import docs_command, report_command
 from etl.contracts import load_contracts
+from etl.recordings.tables import file_contracts
 from etl.status import read_status
 from etl.visual import report
 
@@ -146,12 +147,13 @@ def test_docs_html_lists_every_table_and_column(invoke: Callable[..., Result], t
     assert result.exit_code == 0, result.output
     assert result.output == ""  # no Markdown on stdout unless --out is given too
     page = out.read_text(encoding="utf-8")
-    for contract in load_contracts().values():
+    contracts = {**load_contracts(), **file_contracts()}  # stream tables and those the downloads feed
+    for contract in contracts.values():
         assert f'<section id="zoom-{contract.table}"' in page
         for column in contract.columns:
             assert f'<td class="code">{column.name}</td>' in page, (contract.table, column.name)
     assert "→ users.id" in page and "Referred to by" in page
-    assert page.count('<g class="table"') == len(load_contracts())
+    assert page.count('<g class="table"') == len(contracts)
     assert '<section id="analytics-daily_meetings"' in page
     assert not re.search(r"https?://", page)
     assert all(link.startswith("#") for link in parse(page).links)

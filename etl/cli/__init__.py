@@ -28,6 +28,7 @@ COMMANDS = {
     "docs": "etl.cli.analyst:docs_command",
     "export": "etl.cli.export:export_command",
     "simulator": "etl.cli.simulator:simulator",
+    "webhooks": "etl.cli.webhooks:webhooks",
 }
 
 

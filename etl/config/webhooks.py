@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from etl.config.model import Secret, WebhookSettings
 from etl.config.values import Value, fail, parse_number, parse_path
@@ -79,12 +78,3 @@ def parse_webhooks(table: object, environ: Mapping[str, str], file_label: str) -
         reconcile_every_seconds=parse_duration(pick("reconcile_every"), 86400.0),
         pending_hours=parse_number(pick("pending_hours"), 48.0, low=0, high=24 * 365),
     )
-
-
-def describe(settings: WebhookSettings) -> dict[str, Any]:
-    """What ``webhooks serve`` logs at start: everything but the secret's value."""
-    return {
-        "secret_token": "set" if settings.secret_token else "missing",
-        "tolerance_seconds": settings.tolerance_seconds,
-        "max_body_bytes": settings.max_body_bytes,
-    }

@@ -4,8 +4,8 @@
 Why uvicorn: the receiver is one small ASGI app whose hard requirement is answering within Zoom's three
 seconds behind a TLS-terminating reverse proxy. uvicorn is the most widely deployed ASGI server, runs on
 pure-Python h11 here (no compiled extension needed), handles ``X-Forwarded-For``/``-Proto`` from trusted
-proxies (``--forwarded-allow-ips``), caps concurrency, drains in-flight requests on SIGTERM and runs
-several worker processes (the spool is safe for them). Hypercorn adds HTTP/2 and HTTP/3, which Zoom's
+proxies (``--forwarded-allow-ips``), caps concurrency, drains in-flight requests on SIGTERM, and
+several receivers may share one spool. Hypercorn adds HTTP/2 and HTTP/3, which Zoom's
 deliveries do not use; granian is faster, but a Rust build whose speed a few deliveries a second never
 need. TLS belongs to the proxy (nginx, Caddy, a load balancer): Zoom requires a CA-signed certificate on
 a public name, which the proxy holds.
@@ -30,7 +30,6 @@ class ServeOptions:
     proxy_headers: bool = True
     forwarded_allow_ips: str = "127.0.0.1"  # the reverse proxy's address(es), comma-separated, or "*"
     root_path: str = ""  # the prefix a proxy strips, if it mounts the receiver below a path
-    workers: int = 1
     limit_concurrency: int | None = 200  # beyond this, 503 at once (Zoom retries 5xx) instead of queueing
     timeout_keep_alive: int = 5
 
@@ -43,7 +42,6 @@ def _config(app: Receiver | str, options: ServeOptions, *, log_level: str = "inf
         proxy_headers=options.proxy_headers,
         forwarded_allow_ips=options.forwarded_allow_ips,
         root_path=options.root_path,
-        workers=options.workers,
         limit_concurrency=options.limit_concurrency,
         timeout_keep_alive=options.timeout_keep_alive,
         lifespan="on",

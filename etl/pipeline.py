@@ -32,6 +32,7 @@ from etl.config import AccountSettings, Settings
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
 from etl.extract import Plan, extract, plan
 from etl.extract.estimate import History
+from etl.extract.events import Targets, extract_targets
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
@@ -42,6 +43,8 @@ from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
 from etl.warehouse.reader import open_published
 from etl.warehouse.running import RunProgress
+from etl.webhooks.consume import EventPass
+from etl.webhooks.spool import Spool
 
 log = logging.getLogger("etl.pipeline")
 
@@ -57,6 +60,9 @@ class SyncOptions:
     batch_seconds: float = 5.0
     part_rows: int = PART_ROWS
     wait: float = 0.0  # seconds to wait for the warehouse when another process holds it
+    # Zoom's events (etl.webhooks): "off"; "ingest", a full sync that also records the spooled events;
+    # "targeted", fetch only what they name (a full sync instead when [webhooks] reconcile_every is due)
+    events: str = "off"
 
 
 @dataclass(slots=True)
@@ -80,6 +86,7 @@ class SyncResult:
     data_as_of: datetime | None = None  # Zoom's clock when reading began (the earliest of the accounts)
     read_copy: dict[str, Any] | None = None  # the publish: path, bytes, seconds, cloned
     gaps: dict[str, int] = field(default_factory=dict)  # outstanding gaps per stream when the run ended
+    events: dict[str, Any] | None = None  # the spooled events: mode (targeted / full) and their statuses
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +108,7 @@ class SyncResult:
             "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
             "read_copy": self.read_copy,
             "gaps": self.gaps,
+            **({"events": self.events} if self.events is not None else {}),
         }
 
 
@@ -236,22 +244,26 @@ def _sync_account(
     result: SyncResult,
     client: ZoomClient,
     reporter: _Reporter,
+    targets: Targets | None = None,
 ) -> None:
     wh = loader.wh
     now = client.server_now()
     result.data_as_of = min(now, result.data_as_of or now)
-    events = extract(
-        account,
-        client,
-        settings,
-        _states(wh, account.account_id),
-        streams=options.streams,
-        since=options.since,
-        full_refresh=options.full_refresh,
-        now=now,
-        pending=pending_keys(wh, account.account_id, now),
-        gaps=outstanding_gaps(wh, account.account_id),
-    )
+    if targets is not None:  # Zoom's events name what changed: fetch only that (etl.extract.events)
+        events = extract_targets(account, client, settings, _states(wh, account.account_id), targets, now=now)
+    else:
+        events = extract(
+            account,
+            client,
+            settings,
+            _states(wh, account.account_id),
+            streams=options.streams,
+            since=options.since,
+            full_refresh=options.full_refresh,
+            now=now,
+            pending=pending_keys(wh, account.account_id, now),
+            gaps=outstanding_gaps(wh, account.account_id),
+        )
     batch = Batch(wh, run_id, part_rows=options.part_rows)
     loading = True  # False once the loader failed: nothing more is handed to it
     try:
@@ -351,11 +363,19 @@ def sync(
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
+    spool = Spool(settings.webhooks.spool_for(settings.warehouse))
+    spooled = EventPass(spool, settings.webhooks, read=options.events != "off")
     with (
         Warehouse.open(settings.warehouse, raw=settings.raw_landing, publish=True, wait=options.wait) as wh,
         BackgroundLoader(wh) as loader,
     ):
         started = datetime.now(UTC)
+        targeted = _event_targets(wh, settings, options, spooled, transport)
+        if targeted is not None:
+            names = (
+                "events",
+                *(s.name for s in STREAMS if any(s.name in t.streams() for t in targeted.values())),
+            )
         run_id = wh.start_run(names, started_at=started)
         result = SyncResult(run_id, "running", EXIT_OK, started, started)
         requests: dict[str, int] = {}
@@ -375,7 +395,20 @@ def sync(
                     len(names) * len(settings.accounts),
                 )
                 try:
-                    _sync_account(loader, run_id, account, settings, options, result, client, reporter)
+                    target = None if targeted is None else targeted[account.account_id]
+                    _sync_account(
+                        loader, run_id, account, settings, options, result, client, reporter, target
+                    )
+                    if options.events != "off":
+                        submit = _submitter(loader, run_id, result)
+                        spooled.finish(
+                            wh,
+                            submit,
+                            account.account_id,
+                            client.server_now(),
+                            fetched=True,
+                            polled=target is None,
+                        )
                 except ZoomEtlError as exc:
                     error = exc
                     log.error("account %s: %s", account.account_id, exc)
@@ -414,6 +447,13 @@ def sync(
         else:
             result.status, result.exit_code = "ok", EXIT_OK
         result.requests_by_category = requests
+        if options.events != "off":
+            mode = "targeted" if targeted is not None else "full"
+            result.events = {
+                "mode": mode,
+                **dict(sorted(spooled.summary.items())),
+                "spooled": len(spooled.spool),
+            }
         result.ended_at = datetime.now(UTC)
         crashpoints.reach("pipeline.before_finish")
         wh.finish_run(
@@ -442,6 +482,37 @@ def sync(
         if result.exit_code != EXIT_FAILED:
             result.status, result.exit_code, result.error = "failed", EXIT_FAILED, wh.publish_error
     return result
+
+
+def _event_targets(
+    wh: Warehouse,
+    settings: Settings,
+    options: SyncOptions,
+    spooled: EventPass,
+    transport: httpx.BaseTransport | None,
+) -> dict[str, Targets] | None:
+    """Per account, what ``sync --events`` fetches; None for a full sync (not asked for events, or the
+    last full sync is older than ``reconcile_every``: the periodic reconciliation)."""
+    if options.events != "targeted":
+        return None
+    with ZoomClient(settings.accounts[0], settings, transport=transport) as client:
+        now = client.server_now()
+    if spooled.reconcile_due(wh, now):
+        log.info("the last full sync is older than reconcile_every: this sync polls everything")
+        return None
+    return {a.account_id: spooled.targets(wh, a.account_id) for a in settings.accounts}
+
+
+def _submitter(loader: BackgroundLoader, run_id: str, result: SyncResult) -> Callable[[Page], None]:
+    """Commit one page on its own, and wait for it (what must be in before the spool may forget)."""
+
+    def submit(page: Page) -> None:
+        batch = Batch(loader.wh, run_id)
+        batch.add(page)
+        _flush(loader, run_id, batch, result)
+        loader.drain()
+
+    return submit
 
 
 def plan_sync(

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +151,11 @@ def run(profile: str, seed: int, hours: float, every: float, events_every: float
             for key in participants_seen(path) - already[side] - set(seen[side]):
                 seen[side][key] = now
     receiver.stop()
-    ended = {
-        i.uuid: i.end_time for i in sim.account.all_instances(sim.clock.now()) if i.end_time > start_clock
-    }
+    final = sim.clock.now()
+    listed = sim.account.instances_in_window(
+        start_clock - timedelta(days=1), final, final, reported_only=False
+    )
+    ended = {i.uuid: i.end_time for i in listed if i.end_time > start_clock}
     freshness = {}
     for side in ("polling", "events"):
         lags = [(seen[side][u] - ended[u]).total_seconds() / 60 for u in ended if u in seen[side]]

@@ -75,6 +75,7 @@ class EventPass:
         for entry in mine:
             if self._previous.get(entry.id, ("", 0))[0] in FINAL:
                 self.spool.remove(entry)
+                self.entries.remove(entry)
                 self.summary["already_done"] += 1
             else:
                 todo.append(entry)

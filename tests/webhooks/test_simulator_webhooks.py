@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_a_5xx_is_retried_on_zoom_s_schedule_then_dropped(simulator: RunningSimu
         assert sender.stats["dropped"] == events and len(sender.dropped) == events
         first = orjson.loads(endpoint.deliveries[0][2])
         times = [t for t, _, body in endpoint.deliveries if orjson.loads(body) == first]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in pairwise(times)]
         for gap, minutes in zip(gaps, (5, 20, 60), strict=True):
             assert minutes * 60 * SCALE * 0.9 <= gap <= minutes * 60 * SCALE + 0.5
     finally:

@@ -2,7 +2,7 @@
 
     python -m etl.bench.events [--profile bench] [--seed 42] [--hours 24] [--every 1] [--events-every 0.25]
 
-One simulator, two warehouses that start from a full sync, then a warm-up day (webhooks on) that ends
+One simulator, two warehouses that start from a full sync, then two warm-up days (webhooks on) that end
 with a full sync on both sides: the measured day starts with both complete. Then the simulated clock advances
 for ``--hours``, while:
 
@@ -99,7 +99,9 @@ def participants_seen(warehouse: Path) -> set[str]:
     return {r[0] for r in rows}
 
 
-def run(profile: str, seed: int, hours: float, every: float, events_every: float) -> dict[str, Any]:
+def run(
+    profile: str, seed: int, hours: float, every: float, events_every: float, warmup_days: float = 2.0
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="zoom-etl-events-"))
     sim = start(SimulatorConfig(profile=profile, seed=seed, epoch=REFERENCE_EPOCH, rate_scale=50.0))
     polling, events = work / "polling.duckdb", work / "events.duckdb"
@@ -111,9 +113,10 @@ def run(profile: str, seed: int, hours: float, every: float, events_every: float
     spool = Spool(spool_dir)
     receiver = RunningReceiver(Receiver(ReceiverOptions(Secret(SECRET)), spool)).start()
     sender = sim.send_webhooks(receiver.url, SECRET)
-    # A warm-up day ends with a full sync on both sides: meetings that ended before the subscription
-    # started (their event never sent) are in, and the measured day starts with both sides complete.
-    sim.advance(days=1)
+    # Warm-up days (Zoom's reports come up to 36 h late) end with a full sync on both sides: meetings
+    # that ended before the subscription started (their event never sent) are in, and the measured day
+    # starts with both sides complete.
+    sim.advance(days=warmup_days)
     sender.wait_idle(120)
     sync(poll_settings)
     sync(event_settings, SyncOptions(events="ingest"))

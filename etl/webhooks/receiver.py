@@ -166,11 +166,13 @@ class Receiver:
             return 500, {"error": "could not store the event"}
         ts = body.get("event_ts")
         delay = now - ts / 1000 if isinstance(ts, int | float) else float("nan")
+        client = scope.get("client") or ("?", 0)  # behind a trusted proxy: X-Forwarded-For's address
         log.info(
-            "webhook %s %s %s (delivered %.1f s after the event, signed %.1f s ago)",
+            "webhook %s %s %s from %s (delivered %.1f s after the event, signed %.1f s ago)",
             body["event"],
             ident,
             "stored" if stored else "duplicate",
+            client[0],
             delay,
             lag,
         )

@@ -201,3 +201,13 @@ def test_the_secret_never_reaches_the_log(
     post(receiver, body, signed(body, secret="forged"))
     assert caplog.records  # something was logged
     assert SECRET not in caplog.text
+
+
+def test_behind_a_trusted_proxy_the_sender_s_address_is_logged(
+    receiver: RunningReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="etl.webhooks")
+    body = ended()
+    headers = {**signed(body), "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https"}
+    assert post(receiver, body, headers).status_code == 200
+    assert "from 203.0.113.7" in caplog.text

@@ -13,6 +13,7 @@ a public name, which the proxy holds.
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -55,8 +56,14 @@ def _config(app: Receiver | str, options: ServeOptions, *, log_level: str = "inf
 
 
 def serve(app: Receiver, options: ServeOptions) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn drains in-flight requests first)."""
+    """Serve until SIGINT/SIGTERM (uvicorn drains in-flight requests first), then exit 0: uvicorn
+    raises the signal again once it has stopped, and this handler turns SIGTERM into a clean exit."""
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.Server(_config(app, options)).run()
+
+
+def _stopped(*_: object) -> None:
+    raise SystemExit(0)
 
 
 class RunningReceiver:

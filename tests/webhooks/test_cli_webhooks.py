@@ -68,3 +68,42 @@ def test_serve_without_a_secret_token_exits_2(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("zoom-etl: error: webhooks: no secret token: set ZOOM_WEBHOOK_SECRET_TOKEN")
+
+
+def test_every_acknowledged_event_survives_a_kill(tmp_path: Path) -> None:
+    """SIGKILL right after the last 200: every event acknowledged is in the spool, whole."""
+    port = free_port()
+    env = {**os.environ, "ZOOM_WEBHOOK_SECRET_TOKEN": "kill-secret"}
+    args = ["webhooks", "serve", "--port", str(port), "--warehouse", str(tmp_path / "w.duckdb")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl", *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL
+    )
+    acknowledged = 0
+    try:
+        deadline = time.monotonic() + 20
+        with httpx.Client() as client:
+            for n in range(20):
+                body = orjson.dumps(
+                    {"event": "meeting.ended", "event_ts": n, "payload": {"object": {"uuid": str(n)}}}
+                )
+                ts = str(int(time.time()))
+                headers = {"x-zm-request-timestamp": ts, "x-zm-signature": sign("kill-secret", ts, body)}
+                while True:
+                    try:
+                        response = client.post(
+                            f"http://127.0.0.1:{port}/webhooks/zoom", content=body, headers=headers
+                        )
+                        break
+                    except httpx.ConnectError:
+                        assert time.monotonic() < deadline, "the receiver did not start"
+                        time.sleep(0.1)
+                acknowledged += response.status_code == 200
+    finally:
+        proc.kill()
+        proc.wait(10)
+    from etl.webhooks.spool import Spool
+
+    entries = Spool(tmp_path / "w.events").entries()
+    assert acknowledged == 20
+    assert sorted(e.event_ts for e in entries) == list(range(20))
+    assert not (tmp_path / "w.events" / "bad").exists()

@@ -1,6 +1,7 @@
 """Events against polling: a day of activity synced by Zoom's webhooks, and the same day by polling.
 
     python -m etl.bench.events [--profile bench] [--seed 42] [--hours 24] [--every 1] [--events-every 0.25]
+        [--warmup-days 2]
 
 One simulator, two warehouses that start from a full sync, then two warm-up days (webhooks on) that end
 with a full sync on both sides: the measured day starts with both complete. Then the simulated clock advances
@@ -174,6 +175,7 @@ def run(
         "profile": profile,
         "hours": hours,
         "every_hours": {"polling": every, "events": events_every},
+        "measured_from": start_clock.isoformat(),
         "syncs": dict(syncs),
         "first_full_sync_requests": sum(first.requests_by_category.values()),
         "requests": {side: dict(requests[side]) for side in requests},
@@ -196,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--every", type=float, default=1.0, help="hours between polling syncs")
     parser.add_argument("--events-every", type=float, default=0.25, help="hours between event syncs")
+    parser.add_argument("--warmup-days", type=float, default=2.0, help="webhooks on, before measuring")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = run(args.profile, args.seed, args.hours, args.every, args.events_every)
+    report = run(args.profile, args.seed, args.hours, args.every, args.events_every, args.warmup_days)
     if args.json:
         print(orjson.dumps(report).decode())
     else:

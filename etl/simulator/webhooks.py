@@ -75,6 +75,7 @@ class EventSource:
 
     def __init__(self, account: Any) -> None:
         self.account = account
+        self._created = {m.user.id: m.user.user_created_at for m in account.members}
 
     def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """The bodies of events in ``(start, end]``, by ``event_ts``."""
@@ -195,10 +196,15 @@ class EventSource:
             "duration": meeting.duration,
             "timezone": meeting.timezone,
         }
-        if start < meeting.created_at <= end:
-            found.append(self._body("meeting.created", meeting.created_at, base, operator_id=meeting.host_id))
+        # The generated account may date a definition before its host exists (a pending user's
+        # meetings): Zoom could not, so its events are sent when the host appears.
+        host_from = self._created.get(meeting.host_id, meeting.created_at)
+        created = max(meeting.created_at, host_from)
+        if start < created <= end:
+            found.append(self._body("meeting.created", created, base, operator_id=meeting.host_id))
         for update in meeting.updates:
-            if start < update.at <= end:
+            at = max(update.at, host_from)
+            if start < at <= end:
                 before = as_of(meeting, update.at - _TICK)
                 changed = {k: v for k, v in update.changes}
                 obj = {"id": meeting.id, **{k: _plain(v) for k, v in changed.items()}}
@@ -206,15 +212,16 @@ class EventSource:
                 found.append(
                     self._body(
                         "meeting.updated",
-                        update.at,
+                        at,
                         obj,
                         operator_id=meeting.host_id,
                         old_object=old,
                         time_stamp=_ms(update.at),
                     )
                 )
-        if meeting.deleted_at is not None and start < meeting.deleted_at <= end:
-            found.append(self._body("meeting.deleted", meeting.deleted_at, base, operator_id=meeting.host_id))
+        deleted = None if meeting.deleted_at is None else max(meeting.deleted_at, host_from)
+        if deleted is not None and start < deleted <= end:
+            found.append(self._body("meeting.deleted", deleted, base, operator_id=meeting.host_id))
         return found
 
     def _user(self, member: Any, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -259,6 +266,7 @@ class WebhookSender:
         self.dropped: list[dict[str, Any]] = []
         self._queue: list[tuple[float, int, int, bytes, bool]] = []  # due, seq, attempt, body, forged
         self._seq = 0
+        self._signed_at: dict[bytes, int] = {}  # the last second each body was signed at
         self._cond = threading.Condition()
         self._busy = 0
         self._closed = False
@@ -337,7 +345,13 @@ class WebhookSender:
                     self._cond.notify_all()
 
     def _post(self, raw: bytes, forged: bool) -> int | None:
-        timestamp = str(int(self.wall()))
+        # A later delivery of the same body is signed at a later second, as Zoom's retries are: two
+        # deliveries sent within one second would otherwise carry the same signature (a replay).
+        second = int(self.wall())
+        if not forged:
+            second = max(second, self._signed_at.get(raw, second - 1) + 1)
+            self._signed_at[raw] = second
+        timestamp = str(second)
         secret = self.config.secret + "-forged" if forged else self.config.secret
         headers = {
             "content-type": "application/json; charset=utf-8",

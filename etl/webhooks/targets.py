@@ -10,7 +10,7 @@ each event led to (its ``status`` in ``zoom.events``). Pure functions of their i
 - ``recording.completed``: the host's recordings of that UTC day; applied once in ``zoom.recordings``.
 - ``meeting.created/updated/deleted/recovered``: the host's scheduled meetings (the host looked up in
   ``zoom.meetings`` when the event names only the meeting id).
-- ``user.*``: the users listing (and for ``user.created``, the new user's scheduled meetings).
+- ``user.*``: the users listing.
 - anything else: nothing to fetch, recorded in ``zoom.events``.
 
 An event not applied yet (Zoom's report is not ready when the meeting ends) stays ``pending`` in the spool
@@ -85,8 +85,6 @@ def targets_for(
         event = entry.event
         if event.startswith("user."):
             users = True
-            if event == "user.created" and obj.get("id"):  # a new user's meetings, if any already
-                meetings.add(str(obj["id"]))
         elif event == "meeting.ended" and host and day:
             instances.add((host, day))
             if obj.get("type") in (3, 8, "3", "8"):

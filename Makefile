@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources bench-events soak serve screenshot clean
+.PHONY: demo test test-fast test-dates test-dbt test-spark test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources bench-events soak serve screenshot clean
 
 # gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
 NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
@@ -44,6 +44,16 @@ test-dbt: $(STAMP)  ## dbt-duckdb builds and tests a project over the demo's rea
 	  $(DBT_VENV)/bin/pip install -q 'dbt-core==1.11.16' 'dbt-duckdb==1.11.1' 'duckdb==2.0.1')
 	$(BIN)/python -m pytest -q tests/dbt --dbt $(DBT_VENV)/bin/dbt
 
+# Spark reads a Parquet export of three simulator accounts (tests/export/test_spark.py). pyspark lives in a
+# venv of its own; Java comes from the system (installed here when missing and we are root, as in CI).
+SPARK_VENV ?= .venv-spark
+test-spark: $(STAMP)  ## a local Spark session reads an export of several accounts (own venv, system Java)
+	command -v java >/dev/null || { test "$$(id -u)" = 0 && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends default-jre-headless; }
+	$(SPARK_VENV)/bin/python -c 'import pyspark' 2>/dev/null || \
+	  ($(PYTHON) -m venv $(SPARK_VENV) && $(SPARK_VENV)/bin/pip install -q 'pyspark==3.5.5')
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/export/test_spark.py --spark-python $(SPARK_VENV)/bin/python
+
 # Every dependency at the lowest version pyproject.toml allows (uv's lowest-direct resolution), own venv.
 FLOORS_VENV ?= .venv-floors
 test-floors:  ## the suite against the declared dependency floors
@@ -57,9 +67,13 @@ test-floors:  ## the suite against the declared dependency floors
 screenshot: $(STAMP)  ## docs/report.png and docs/erd.png: the demo's pages in headless Chromium
 	$(BIN)/python tests/tools/screenshot.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check etl tests
-	$(BIN)/ruff format --check etl tests
+# lint-imports: the layers of pyproject.toml's [tool.importlinter] (README "Architecture"); the circle test
+# also catches a package's __init__ and a child importing each other, which lint-imports does not see.
+lint: $(STAMP)  ## ruff, and the direction of imports
+	$(BIN)/ruff check etl bench tests
+	$(BIN)/ruff format --check etl bench tests
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_import_circles.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -67,26 +81,26 @@ typecheck: $(STAMP)
 check: lint typecheck test  ## everything CI checks
 
 bench: $(STAMP)  ## every benchmark figure of the quality bars (several minutes; writes bench-results/)
-	$(BIN)/python -m etl.bench
+	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)  ## the same, smaller (no large profile)
-	$(BIN)/python -m etl.bench --quick
+	$(BIN)/python -m bench --quick
 
 soak: $(STAMP)  ## long fault-injection soak against the simulator, then the convergence campaign (not in CI)
-	$(BIN)/python -m etl.bench.soak
-	$(BIN)/python -m etl.bench.soak --convergence
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.soak --convergence
 
 bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 	$(BIN)/python -m etl.simulator.bench
 
 bench-sources: $(STAMP)  ## the bench account through GraphQL and through REST, every table compared
-	$(BIN)/python -m etl.bench.sources --profile bench
+	$(BIN)/python -m bench.sources --profile bench
 
 bench-events: $(STAMP)  ## a day synced by Zoom's webhooks against the same day polled (requests, freshness, tables)
-	$(BIN)/python -m etl.bench.events --profile bench
+	$(BIN)/python -m bench.events --profile bench
 
 bench-startup: $(STAMP)  ## how long sql, status and report take to answer, against DuckDB alone
-	$(BIN)/python -m etl.bench.startup
+	$(BIN)/python -m bench.startup
 
 serve: $(STAMP)
 	$(BIN)/zoom-etl simulator serve --profile demo

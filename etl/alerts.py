@@ -3,7 +3,8 @@
 Read from the warehouse's read copy (the last finished sync), never from the API:
     stale       a stream's last finished run (ok or partial) that synced it ended longer than ``max_age``
                 ago, or no finished run synced it at all
-    failed      the last run failed (or never finished: killed)
+    failed      the last run failed (or never finished: killed), or one of its accounts failed (one
+                problem per account: a run of several accounts whose others went on is partial)
     rejects     the last run rejected more rows than the run before it
     skips       the last run skipped more resources than the run before it
     gaps        the last run left outstanding gaps (``_etl.gaps``): gaps it recorded, new ones or ones it
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from etl.humanize import age, duration
+from etl.status import runs_have_accounts
 from etl.warehouse.reader import open_published
 
 
@@ -38,6 +40,10 @@ def check(path: Path, *, max_age_seconds: float, now: datetime | None = None) ->
     """The problems of the warehouse at ``path`` (see the module docstring); empty when all is well."""
     now = now or datetime.now(UTC)
     with open_published(path) as conn:
+        accounts = "accounts" if runs_have_accounts(conn) else "NULL"
+        last_accounts = conn.execute(
+            f"SELECT {accounts} FROM _etl.runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
         runs = conn.execute(
             "SELECT run_id, status, ended_at, streams, rejects, skips, message FROM _etl.runs"
             " ORDER BY started_at DESC"
@@ -75,6 +81,11 @@ def check(path: Path, *, max_age_seconds: float, now: datetime | None = None) ->
         why = f": {message}" if message else ""
         verb = "failed" if status == "failed" else f"never finished (status {status}: killed?)"
         problems.append(Problem("failed", f"failed: the last run {run_id} {verb}{why}"))
+    elif last_accounts and last_accounts[0][0]:
+        for account in orjson.loads(last_accounts[0][0]):
+            if account.get("status") == "failed":
+                who = f"account {account['account_id']} in the last run {run_id}"
+                problems.append(Problem("failed", f"failed: {who}: {account['error']}"))
     before = runs[1] if len(runs) > 1 else None
     for reason, count, previous in (
         ("rejects", rejects or 0, (before[4] or 0) if before else 0),

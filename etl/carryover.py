@@ -8,16 +8,30 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from etl.extract.estimate import History
+from etl.contracts import load_contracts
+from etl.errors import ContractError
+from etl.plan.estimate import History
 from etl.records import Gap
+from etl.streams import BY_NAME, keyed_streams
 from etl.warehouse.connection import Warehouse
 
-# Keyed child streams and the parent table whose keys they are fetched for.
-CHILD_KEYS = {
-    "meeting_participants": ("meeting_instances", "uuid", "start_time"),
-    "webinar_participants": ("webinar_instances", "uuid", "start_time"),
-    "webinar_absentees": ("webinar_instances", "uuid", "start_time"),
-}
+
+def child_keys() -> dict[str, tuple[str, str, str]]:
+    """Per keyed child stream (``Stream.keyed``), the parent table whose keys it is fetched for, the key
+    column and the parent's time column (its contract's ``time_column``), all derived from the registry."""
+    contracts = load_contracts()
+    found: dict[str, tuple[str, str, str]] = {}
+    for stream in keyed_streams():
+        assert stream.parent is not None
+        parent = BY_NAME[stream.parent]
+        table = parent.tables[0]
+        when = contracts[table].time_column
+        if when is None:
+            raise ContractError(f"{table}.toml: no time_column, needed to retry {stream.name}'s pending keys")
+        found[stream.name] = (table, parent.keys[0], when)
+    return found
+
+
 PENDING_DAYS = 35  # how far back an unfinished child key is retried (older ones stay recorded as skips)
 
 
@@ -26,7 +40,7 @@ def pending_keys(wh: Warehouse, account_id: str, now: datetime) -> dict[str, lis
     transient failure), limited to the last ``PENDING_DAYS`` days."""
     horizon = now - timedelta(days=PENDING_DAYS)
     pending: dict[str, list[str]] = {}
-    for stream, (table, key, when) in CHILD_KEYS.items():
+    for stream, (table, key, when) in child_keys().items():
         rows = wh.conn.execute(
             f"SELECT {key} FROM zoom.{table} WHERE account_id = ? AND {when} >= ?"
             f" AND {key} NOT IN (SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?)"
@@ -60,7 +74,7 @@ def gap_counts(wh: Warehouse, account_ids: list[str], streams: tuple[str, ...]) 
 
 
 def read_history(conn: duckdb.DuckDBPyConnection, account_id: str) -> History:
-    """What the warehouse knows that sizes the next run's children (``etl.extract.estimate``)."""
+    """What the warehouse knows that sizes the next run's children (``etl.plan.estimate``)."""
 
     def per_day(sql: str) -> dict[date, int]:
         return {day: int(n) for day, n in conn.execute(sql, [account_id]).fetchall()}

@@ -3,8 +3,14 @@
 A contract is the single source of truth for a table: its columns (DuckDB type, the record fields that
 feed it, nullability, unit, description), its primary key, where its rows come from (a stream's records,
 or an array nested in a parent's records), whether it keeps SCD2 history, and what happens to fields the
-contract does not know (drift mode). Normalization builds Polars frames from it, the warehouse builds its
-DDL from it, and the data dictionary prints it; nothing infers a type from the data.
+contract does not know (drift mode), and the facts other stages need about a table: its ``time_column``
+(a fact table's natural time: export partitions by its day, and a keyed child's unfinished parent keys
+are retried by it) and its ``parent_key`` (the column that holds the key of the parent record the rows
+were fetched for: ``meeting_uuid`` of a participant). ``kind`` says whether a table is a ``fact``
+(events in time, which should name its time column: tests/test_registry.py checks the product's) or a
+``dimension`` (things as last seen); the default is ``dimension`` for SCD2 tables and ``fact`` otherwise.
+Normalization builds Polars frames from it, the warehouse builds its DDL from it, and the data dictionary
+prints it; nothing infers a type from the data.
 
 Every table also gets ``account_id`` (first column of every primary key), ``_run_id`` and ``_synced_at``;
 contracts do not declare them. ``_synced_at`` is the ``fetched_at`` of the page the row came from, so a
@@ -43,6 +49,8 @@ DEFAULT_DIR = CONTRACTS
 
 History = Literal["none", "scd2"]
 Drift = Literal["evolve", "freeze", "discard"]
+Kind = Literal["fact", "dimension"]
+KINDS = ("fact", "dimension")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +83,9 @@ class Contract:
     parent_keys: dict[str, str] = field(default_factory=dict)  # child column -> parent record field
     ignore: tuple[str, ...] = ()  # record fields deliberately not stored (secrets, duplicates)
     hash_exclude: tuple[str, ...] = ()  # SCD2: columns whose changes alone make no new version
+    kind: Kind = "fact"
+    time_column: str | None = None  # a fact's natural time (export partitions, pending-key retries)
+    parent_key: str | None = None  # the column holding the key of the parent record rows were fetched for
     path: Path | None = None
 
     @property
@@ -210,7 +221,18 @@ def parse_contract(data: dict[str, Any], path: Path) -> Contract:
     for name in hash_exclude:
         if name not in names or history != "scd2":
             raise _fail(path, "hash_exclude", f"{name!r} must be a column of an scd2 table")
+    kind = data.get("kind", "dimension" if history == "scd2" else "fact")
+    if kind not in KINDS:
+        raise _fail(path, "kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    time_column = data.get("time_column")
+    parent_key = data.get("parent_key")
+    for field_name, value in (("time_column", time_column), ("parent_key", parent_key)):
+        if value is not None and value not in names:
+            raise _fail(path, field_name, f"{value!r} is not a column")
     unknown = set(data) - {
+        "kind",
+        "time_column",
+        "parent_key",
         "table",
         "description",
         "stream",
@@ -239,6 +261,9 @@ def parse_contract(data: dict[str, Any], path: Path) -> Contract:
         parent_keys=dict(parent_keys),
         ignore=_str_list(data, "ignore", path, ""),
         hash_exclude=hash_exclude,
+        kind=kind,
+        time_column=time_column,
+        parent_key=parent_key,
         path=path,
     )
 

@@ -28,8 +28,9 @@ The points (grep ``crashpoints.reach`` for where they are):
     load.after_commit           a batch committed, the next not yet begun
     upsert.after_replace        a core table upserted, its history not yet versioned
     history.after_close         current history versions closed, their successors not yet inserted
-    export.after_table          one table exported to the temporary directory
-    export.before_swap          every table exported, the new export not yet swapped in
+    export.after_table          one table exported (Parquet: staged; Delta: committed, manifest not written)
+    export.before_swap          Parquet: every table staged, no account's journal written yet
+    export.mid_swap             Parquet: an account's journal written, one more of its folders swapped in
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ POINTS = (
     "history.after_close",
     "export.after_table",
     "export.before_swap",
+    "export.mid_swap",
 )
 
 

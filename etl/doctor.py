@@ -35,65 +35,20 @@ from etl.config import AccountSettings, Settings, is_loopback
 from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ApiError, AuthError, TransportError
 from etl.http import PLAN_LIMITS, RetryPolicy, ZoomClient
 from etl.http.ratelimit import CATEGORIES
-from etl.streams import BY_NAME, Stream, with_ancestors
+from etl.streams import BY_NAME, STREAMS, Stream, with_ancestors
 
 Status = Literal["ok", "warn", "fail"]
 MAX_SKEW_SECONDS = 60.0
 GRAPHQL_PROBE = "{ users(first: 1) { edges { id } pageInfo { cursor } } }"
 
 # Scopes per REST operation (any one of them suffices), in both families Zoom issues: classic (apps created
-# before 2024; the ``security`` field of Zoom's OpenAPI file) and granular (Server-to-Server apps created
-# since; the file's ``x-granular-scopes`` where it has them, Zoom's published names elsewhere, FACTS.md §5).
-# Tests check both tables against the file and cover every endpoint in ``etl.streams``; the file itself is
-# not read at run time (it is not shipped). A stream's GraphQL query needs the same scopes as its first REST
+# before 2024) and granular (Server-to-Server apps created since). Each endpoint of the registry carries its
+# own (``Endpoint.scopes``, ``Endpoint.granular``; tests/test_registry.py checks them against Zoom's OpenAPI
+# file); these tables are derived from it. A stream's GraphQL query needs the same scopes as its first REST
 # endpoint (Zoom: GraphQL scopes "operate similarly to REST scopes", FACTS.md §1.5), so the REST tables
 # cover both sources.
-_REPORT = ("report:read:admin",)
-_MEETING = ("meeting:read", "meeting:read:admin")
-_WEBINAR = ("webinar:read", "webinar:read:admin")
-SCOPES: Mapping[str, tuple[str, ...]] = {
-    "/users": ("user:read:admin",),
-    "/users/{userId}": ("user:read", "user:read:admin", "user_info:read"),
-    "/users/{userId}/meetings": _MEETING,
-    "/report/users/{userId}/meetings": _REPORT,
-    "/report/meetings/{meetingId}/participants": _REPORT,
-    "/past_meetings/{meetingId}/participants": _MEETING,
-    "/users/{userId}/webinars": _WEBINAR,
-    "/past_webinars/{webinarId}/instances": _WEBINAR,
-    "/report/webinars/{webinarId}": _REPORT,
-    "/report/webinars/{webinarId}/participants": _REPORT,
-    "/past_webinars/{webinarId}/participants": _WEBINAR,
-    "/past_webinars/{webinarId}/absentees": _WEBINAR,
-    "/users/{userId}/recordings": ("recording:read", "recording:read:admin"),
-    "/report/daily": _REPORT,
-    "/report/activities": _REPORT,
-    "/report/operationlogs": _REPORT,
-}
-
-
-def _both(name: str) -> tuple[str, ...]:
-    """A granular scope in its admin (account-wide, what Server-to-Server apps get) and user-level forms."""
-    return (f"{name}:admin", name)
-
-
-GRANULAR_SCOPES: Mapping[str, tuple[str, ...]] = {
-    "/users": ("user:read:list_users:admin",),
-    "/users/{userId}": _both("user:read:user"),
-    "/users/{userId}/meetings": _both("meeting:read:list_meetings"),
-    "/report/users/{userId}/meetings": ("report:read:list_meetings:admin",),
-    "/report/meetings/{meetingId}/participants": ("report:read:list_meeting_participants:admin",),
-    "/past_meetings/{meetingId}/participants": _both("meeting:read:list_past_participants"),
-    "/users/{userId}/webinars": _both("webinar:read:list_webinars"),
-    "/past_webinars/{webinarId}/instances": _both("webinar:read:list_past_instances"),
-    "/report/webinars/{webinarId}": ("report:read:webinar:admin",),
-    "/report/webinars/{webinarId}/participants": ("report:read:list_webinar_participants:admin",),
-    "/past_webinars/{webinarId}/participants": _both("webinar:read:list_past_participants"),
-    "/past_webinars/{webinarId}/absentees": _both("webinar:read:list_absentees"),
-    "/users/{userId}/recordings": _both("cloud_recording:read:list_user_recordings"),
-    "/report/daily": ("report:read:daily_usage:admin",),
-    "/report/activities": ("report:read:user_activities:admin",),
-    "/report/operationlogs": ("report:read:operation_logs:admin",),
-}
+SCOPES: Mapping[str, tuple[str, ...]] = {e.path: e.scopes for s in STREAMS for e in s.endpoints}
+GRANULAR_SCOPES: Mapping[str, tuple[str, ...]] = {e.path: e.granular for s in STREAMS for e in s.endpoints}
 _GRANULAR_NAMES = frozenset(s for names in GRANULAR_SCOPES.values() for s in names)
 _CLASSIC_SCOPE = re.compile(r"^[a-z_]+:(read|write|master)(:admin)?$")
 
@@ -245,19 +200,19 @@ def check_scopes(granted: tuple[str, ...] | None, streams: Iterable[Stream]) -> 
     if not granted:
         return "scopes", "warn", "the token response lists no scope; scopes not checked"
     have = set(granted)
-    table = GRANULAR_SCOPES if granular_token(have) else SCOPES
+    granular = granular_token(have)
     missing: dict[tuple[str, ...], list[str]] = {}
     fallback: dict[tuple[str, ...], list[str]] = {}
     for stream in streams:
         required = (*stream.rest[:1], *((stream.details,) if stream.details else ()))
         for endpoint in stream.endpoints:
-            if have.isdisjoint(SCOPES[endpoint.path]) and have.isdisjoint(GRANULAR_SCOPES[endpoint.path]):
+            if have.isdisjoint(endpoint.scopes) and have.isdisjoint(endpoint.granular):
                 target = missing if endpoint in required else fallback
-                names = target.setdefault(table[endpoint.path], [])
+                names = target.setdefault(endpoint.granular if granular else endpoint.scopes, [])
                 if stream.name not in names:
                     names.append(stream.name)
     shown = ", ".join(sorted(have))
-    family = "granular" if table is GRANULAR_SCOPES else "classic"
+    family = "granular" if granular else "classic"
     if not missing and not fallback:
         return "scopes", "ok", f"{len(streams)} stream(s) covered by the token's {family} scopes: {shown}"
     parts = [f"{' or '.join(k)} for {', '.join(v)}" for k, v in missing.items()]

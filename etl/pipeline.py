@@ -10,41 +10,57 @@ warehouse and the stream state never disagree: a sync killed at any point resume
 A run ends "ok" only if nothing is outstanding: a reject, a skip, or a gap (``_etl.gaps``, see
 ``etl.extract.gaps``) of one of its streams left for the next runs makes it "partial" (exit 3).
 
-Accounts are synced one after another in one run (rate limits are per account; scale out by running one
-process per account). The analytics views are refreshed at the end of every sync.
+Accounts are synced at once, each on a thread of its own with its own client and rate limits, into
+their warehouses (``etl.accounts``: who opens and closes a warehouse shared by several, and how the
+accounts' outcomes make the run's). One account failing is recorded and the others go on. The analytics
+views are refreshed at the end of every sync, in every warehouse.
+
+Zoom's events (``etl.webhooks``): ``sync --events`` reads the spool and, per warehouse once it is open,
+either fetches only what the events name for each of its accounts (``etl.extract.events``) or, when the
+last full sync there is older than ``reconcile_every``, polls everything; after each account's rows are
+committed its events are recorded in ``zoom.events`` (``EventPass.finish``, on that account's thread).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
-from etl import analytics, crashpoints
+from etl import crashpoints
+from etl.accounts import AccountResult, Target, outcome
 from etl.carryover import gap_counts, outstanding_gaps, pending_keys, read_history
 from etl.config import AccountSettings, Settings
-from etl.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, ConfigError, ZoomEtlError
-from etl.extract import Plan, extract, plan
-from etl.extract.estimate import History
+from etl.errors import ConfigError, ZoomEtlError
+from etl.extract import extract
 from etl.extract.events import Targets, extract_targets
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
 from etl.normalize import Normalized, merge, normalize
+from etl.plan import Plan, plan
+from etl.plan.estimate import History
 from etl.records import Checkpoint, Event, Gap, Page, Skip, SourceChoice
+from etl.snapshots import Progress, Reporter, Snapshot
 from etl.streams import BY_NAME, STREAMS
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
 from etl.warehouse.reader import open_published
-from etl.warehouse.running import RunProgress
 from etl.webhooks.consume import EventPass
 from etl.webhooks.spool import Spool
+from etl.webhooks.targets import EVENTS
+
+__all__ = ["Batch", "Progress", "Snapshot", "SyncOptions", "SyncResult", "plan_sync", "sync"]
 
 log = logging.getLogger("etl.pipeline")
 
@@ -84,8 +100,9 @@ class SyncResult:
     throttled: int = 0
     error: str = ""
     data_as_of: datetime | None = None  # Zoom's clock when reading began (the earliest of the accounts)
-    read_copy: dict[str, Any] | None = None  # the publish: path, bytes, seconds, cloned
+    read_copy: dict[str, Any] | None = None  # the publish (path, bytes, seconds, cloned); one warehouse only
     gaps: dict[str, int] = field(default_factory=dict)  # outstanding gaps per stream when the run ended
+    accounts: list[dict[str, Any]] = field(default_factory=list)  # per account (AccountResult.as_dict)
     events: dict[str, Any] | None = None  # the spooled events: mode (targeted / full) and their statuses
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,25 +125,9 @@ class SyncResult:
             "data_as_of": None if self.data_as_of is None else self.data_as_of.isoformat(),
             "read_copy": self.read_copy,
             "gaps": self.gaps,
+            "accounts": self.accounts,
             **({"events": self.events} if self.events is not None else {}),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Where a running sync is, for a progress display: handed to ``sync(progress=...)`` after every
-    committed batch and, between commits, at most every ``TICK_SECONDS`` as events arrive."""
-
-    account_id: str
-    rows: Mapping[str, int]  # rows committed so far, per table
-    requests: Mapping[str, int]  # requests sent so far, per rate-limit category (retries included)
-    throttled: int  # 429 responses so far
-    streams_done: tuple[str, ...]  # "account_id/stream" of every stream that has fetched all it had to
-    streams_total: int  # streams x accounts
-
-
-Progress = Callable[[Snapshot], None]
-TICK_SECONDS = 0.5
 
 
 class Batch:
@@ -162,16 +163,26 @@ class Batch:
         elif isinstance(event, Checkpoint):
             self.checkpoints.append(event)
         elif isinstance(event, Skip):
-            log.warning("skipped %s %s: %s", event.stream, event.resource, event.reason)
+            log.warning(
+                "account %s: skipped %s %s: %s", event.account_id, event.stream, event.resource, event.reason
+            )
             self.skips.append(event)
         elif isinstance(event, Gap):
             if not event.closed:
                 days = f" {event.first_day}..{event.last_day}" if event.first_day else ""
-                log.warning("gap in %s %s%s: %s", event.stream, event.scope, days, event.reason)
+                log.warning(
+                    "account %s: gap in %s %s%s: %s",
+                    event.account_id,
+                    event.stream,
+                    event.scope,
+                    days,
+                    event.reason,
+                )
             self.gaps.append(event)
         else:
             log.info(
-                "stream %s served by %s%s",
+                "account %s: stream %s served by %s%s",
+                event.account_id,
                 event.stream,
                 event.source,
                 f" ({event.reason})" * bool(event.reason),
@@ -205,7 +216,7 @@ class Batch:
         )
 
 
-def _flush(loader: BackgroundLoader, run_id: str, batch: Batch, result: SyncResult) -> None:
+def _flush(loader: BackgroundLoader, run_id: str, batch: Batch, result: AccountResult) -> None:
     """Finish normalizing ``batch`` here and hand it to the loader, which commits it while the next
     batch is normalized (DuckDB writes without the GIL). Commits keep their order, one transaction each."""
     normalized = batch.normalized()
@@ -241,34 +252,41 @@ def _sync_account(
     account: AccountSettings,
     settings: Settings,
     options: SyncOptions,
-    result: SyncResult,
+    result: AccountResult,
     client: ZoomClient,
-    reporter: _Reporter,
+    reporter: Reporter,
+    stop: threading.Event,
     targets: Targets | None = None,
 ) -> None:
     wh = loader.wh
     now = client.server_now()
-    result.data_as_of = min(now, result.data_as_of or now)
+    result.data_as_of = now
+    with wh.busy:  # another account's batch may be loading
+        states = _states(wh, account.account_id)
+        pending = pending_keys(wh, account.account_id, now)
+        gaps = outstanding_gaps(wh, account.account_id)
     if targets is not None:  # Zoom's events name what changed: fetch only that (etl.extract.events)
-        events = extract_targets(account, client, settings, _states(wh, account.account_id), targets, now=now)
+        events = extract_targets(account, client, settings, states, targets, now=now)
     else:
         events = extract(
             account,
             client,
             settings,
-            _states(wh, account.account_id),
+            states,
             streams=options.streams,
             since=options.since,
             full_refresh=options.full_refresh,
             now=now,
-            pending=pending_keys(wh, account.account_id, now),
-            gaps=outstanding_gaps(wh, account.account_id),
+            pending=pending,
+            gaps=gaps,
         )
     batch = Batch(wh, run_id, part_rows=options.part_rows)
     loading = True  # False once the loader failed: nothing more is handed to it
     try:
         try:
             for event in events:
+                if stop.is_set():
+                    raise ZoomEtlError("interrupted: the sync was stopped before this account ended")
                 batch.add(event)
                 reporter.arrived(account.account_id, event)
                 crashpoints.reach("pipeline.event")
@@ -290,63 +308,76 @@ def _sync_account(
         if loading:
             if batch:
                 _flush(loader, run_id, batch, result)
-            loader.drain()  # the next account reads state from wh.conn: nothing may be in flight
+            loader.drain()  # the account's figures are final once its last batch is committed
         reporter.committed(account.account_id)
 
 
-class _Reporter:
-    """After every committed batch: the progress file (``zoom-etl status`` while the sync runs), with the
-    requests of the accounts done plus this one's so far, then the caller's own progress display, which
-    also hears of streams that finished and, between commits, gets a fresh snapshot every ``TICK_SECONDS``."""
-
-    def __init__(
-        self,
-        running: RunProgress,
-        requests: Mapping[str, int],
-        throttled: int,
-        result: SyncResult,
-        client: ZoomClient,
-        progress: Progress | None,
-        done: list[str],
-        streams_total: int,
-    ) -> None:
-        self.running, self.requests, self.throttled, self.result = running, requests, throttled, result
-        self.client, self.progress, self.done, self.streams_total = client, progress, done, streams_total
-        self.shown = time.monotonic()
-
-    def committed(self, account_id: str) -> None:
-        snapshot = self._snapshot(account_id)
-        self.running.update(account_id, snapshot.rows, snapshot.requests, self.result.sources)
-        self._show(snapshot)
-
-    def arrived(self, account_id: str, event: Event) -> None:
-        if (
-            isinstance(event, Checkpoint)
-            and event.finished
-            and f"{account_id}/{event.stream}" not in self.done
-        ):
-            self.done.append(f"{account_id}/{event.stream}")
-        if self.progress is not None and time.monotonic() - self.shown >= TICK_SECONDS:
-            self._show(self._snapshot(account_id))
-
-    def _snapshot(self, account_id: str) -> Snapshot:
-        stats = self.client.stats
-        so_far = dict(self.requests)
-        for category, count in stats.by_category.items():
-            so_far[category] = so_far.get(category, 0) + count
-        return Snapshot(
-            account_id,
-            dict(self.result.rows),
-            so_far,
-            self.throttled + stats.throttled,
-            tuple(self.done),
-            self.streams_total,
-        )
-
-    def _show(self, snapshot: Snapshot) -> None:
-        self.shown = time.monotonic()
-        if self.progress is not None:
-            self.progress(snapshot)
+def _run_account(
+    target: Target,
+    account: AccountSettings,
+    settings: Settings,
+    options: SyncOptions,
+    transport: httpx.BaseTransport | None,
+    reporter: Reporter,
+    stop: threading.Event,
+    spooled: EventPass | None = None,
+    targeted: dict[str, Targets] | None = None,
+) -> AccountResult:
+    """One account of a run, start to end, on a thread of its own; never raises for the account's own
+    failure (recorded in its result: the other accounts go on). ``spooled``: Zoom's events to record once
+    the account's rows are committed; ``targeted``: per account, what its events name (filled when its
+    warehouse opened; the account absent: a full sync)."""
+    result = AccountResult(account.account_id, str(target.path))
+    reporter.begin(result, target)
+    try:
+        if stop.is_set():
+            raise ZoomEtlError("interrupted: the sync was stopped before this account started")
+        try:
+            wh = target.enter()
+        except ZoomEtlError as exc:  # said once for the warehouse, by ``sync`` (or raised by it)
+            result.fail(exc)
+            return result
+        with ZoomClient(account, settings, transport=transport) as client:
+            reporter.attach(account.account_id, client)
+            try:
+                with BackgroundLoader(wh) as loader:
+                    aimed = (targeted or {}).get(account.account_id)
+                    _sync_account(
+                        loader,
+                        target.run_id,
+                        account,
+                        settings,
+                        options,
+                        result,
+                        client,
+                        reporter,
+                        stop,
+                        aimed,
+                    )
+                    if spooled is not None:
+                        submit = _submitter(loader, target.run_id, result)
+                        now = client.server_now()
+                        spooled.finish(
+                            wh, submit, account.account_id, now, fetched=True, polled=aimed is None
+                        )
+            finally:
+                stats = client.stats
+                result.requests_by_category = dict(stats.by_category)
+                result.retries, result.throttled = stats.retries, stats.throttled
+        with wh.busy:
+            result.gaps = gap_counts(wh, [account.account_id], target.streams)
+    except ZoomEtlError as exc:
+        result.fail(exc)
+        log.error("account %s: %s", account.account_id, exc)
+    except Exception as exc:  # a bug must not take the other accounts down; its traceback is logged
+        result.fail(exc)
+        log.exception("account %s failed", account.account_id)
+    finally:
+        result.settle()
+        result.ended_at = datetime.now(UTC)
+        reporter.end(result)
+        target.leave(result)
+    return result
 
 
 def sync(
@@ -356,154 +387,118 @@ def sync(
     transport: httpx.BaseTransport | None = None,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """Run one sync of every configured account into ``settings.warehouse``; never raises for a failure
-    of the sync itself (the result says ``failed`` and why), only for errors before it could start
-    (configuration, the warehouse lock)."""
+    """Run one sync of every configured account, each into its warehouse (``etl.accounts``), up to
+    ``settings.max_concurrent_accounts`` at once; never raises for a failure of the sync itself (the
+    result says ``failed`` or ``partial`` and why, per account), only for errors before it could start
+    (configuration) and when no warehouse of the run could be opened (the lock, a newer release's file)."""
     names = options.streams or settings.streams or tuple(s.name for s in STREAMS)
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
-    spool = Spool(settings.webhooks.spool_for(settings.warehouse))
-    spooled = EventPass(spool, settings.webhooks, read=options.events != "off")
-    with (
-        Warehouse.open(settings.warehouse, raw=settings.raw_landing, publish=True, wait=options.wait) as wh,
-        BackgroundLoader(wh) as loader,
-    ):
-        started = datetime.now(UTC)
-        targeted = _event_targets(wh, settings, options, spooled, transport)
-        if targeted is not None:
-            names = (
-                "events",
-                *(s.name for s in STREAMS if any(s.name in t.streams() for t in targeted.values())),
-            )
-        run_id = wh.start_run(names, started_at=started)
-        result = SyncResult(run_id, "running", EXIT_OK, started, started)
-        requests: dict[str, int] = {}
-        error: ZoomEtlError | None = None
-        running = RunProgress(settings.warehouse, run_id, tuple(names), started)
-        done: list[str] = []  # streams finished, as "account_id/stream"
-        for account in settings.accounts:
-            with ZoomClient(account, settings, transport=transport) as client:
-                reporter = _Reporter(
-                    running,
-                    requests,
-                    result.throttled,
-                    result,
-                    client,
-                    progress,
-                    done,
-                    len(names) * len(settings.accounts),
-                )
-                try:
-                    target = None if targeted is None else targeted[account.account_id]
-                    _sync_account(
-                        loader, run_id, account, settings, options, result, client, reporter, target
-                    )
-                    if options.events != "off":
-                        submit = _submitter(loader, run_id, result)
-                        spooled.finish(
-                            wh,
-                            submit,
-                            account.account_id,
-                            client.server_now(),
-                            fetched=True,
-                            polled=target is None,
-                        )
-                except ZoomEtlError as exc:
-                    error = exc
-                    log.error("account %s: %s", account.account_id, exc)
-                stats = client.stats
-                for category, count in stats.by_category.items():
-                    requests[category] = requests.get(category, 0) + count
-                result.retries += stats.retries
-                result.throttled += stats.throttled
-            running.account_done(account.account_id)
-            if error is not None:
-                break
-        crashpoints.reach("pipeline.before_analytics")
-        try:
-            analytics.apply(wh.conn)
-        except Exception as exc:  # after a failed write (a full disk) the run is recorded as failed anyway
-            if error is None:
-                raise
-            log.error("analytics views not refreshed: %s", exc)
-        message = ""
-        try:
-            result.gaps = gap_counts(wh, [a.account_id for a in settings.accounts], names)
-        except Exception as exc:  # after a failed write (a full disk) the run is recorded as failed anyway
-            if error is None:
-                raise
-            log.error("outstanding gaps not counted: %s", exc)
-        if result.gaps:
-            listed = ", ".join(f"{stream} {count}" for stream, count in result.gaps.items())
-            message = f"outstanding gaps ({listed}): the next runs fetch them again; see `zoom-etl status`"
-            log.warning(message)
-        if error is not None:
-            # 1, or 2 when a setting would fix it (a foreign api_url, a --since after Zoom's today)
-            result.status, result.exit_code, result.error = "failed", error.exit_code, str(error)
-            message = result.error
-        elif result.rejects or result.skips or result.gaps:
-            result.status, result.exit_code = "partial", EXIT_PARTIAL
-        else:
-            result.status, result.exit_code = "ok", EXIT_OK
-        result.requests_by_category = requests
-        if options.events != "off":
-            mode = "targeted" if targeted is not None else "full"
-            result.events = {
-                "mode": mode,
-                **dict(sorted(spooled.summary.items())),
-                "spooled": len(spooled.spool),
-            }
-        result.ended_at = datetime.now(UTC)
-        crashpoints.reach("pipeline.before_finish")
-        wh.finish_run(
-            run_id,
-            status=result.status,
-            exit_code=result.exit_code,
-            requests_by_category=requests,
-            errors=1 if error else 0,
-            message=message,
-            ended_at=result.ended_at,
-            retries=result.retries,
-            throttled=result.throttled,
-            data_as_of=result.data_as_of,
+    spooled: EventPass | None = None
+    targeted: dict[str, Targets] = {}
+    choose = None
+    if options.events != "off":
+        spooled = EventPass(Spool(settings.webhooks.spool_for(settings.warehouse)), settings.webhooks)
+        if options.events == "targeted":
+            choose = _event_targets(settings, spooled, transport, tuple(names), targeted)
+    started = datetime.now(UTC)
+    run_id = f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"  # one id in every warehouse of the run
+    by_path: dict[Path, list[AccountSettings]] = {}
+    for account in settings.accounts:
+        by_path.setdefault(settings.warehouse_for(account).resolve(), []).append(account)
+    targets = {
+        path: Target(
+            path,
+            [a.account_id for a in accounts],
+            run_id=run_id,
+            streams=tuple(names),
+            started_at=started,
+            raw=settings.raw_landing,
+            wait=options.wait,
+            choose=choose,
         )
-        running.clear()
-    if wh.published is not None:  # published as the warehouse closed, the lock still held
-        published = wh.published
-        result.read_copy = {
-            "path": str(published.path),
-            "bytes": published.bytes,
-            "seconds": round(published.seconds, 3),
-            "cloned": published.cloned,
+        for path, accounts in by_path.items()
+    }
+    target_of = {a.account_id: targets[path] for path, accounts in by_path.items() for a in accounts}
+    reporter = Reporter(
+        progress,
+        streams_total=len(names) * len(settings.accounts),
+        accounts_total=len(settings.accounts),
+    )
+    stop = threading.Event()
+    workers = max(1, min(settings.max_concurrent_accounts, len(settings.accounts)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
+        futures = [
+            pool.submit(
+                _run_account,
+                target_of[a.account_id],
+                a,
+                settings,
+                options,
+                transport,
+                reporter,
+                stop,
+                spooled,
+                targeted,
+            )
+            for a in settings.accounts
+        ]
+        try:
+            results = [future.result() for future in futures]
+        except BaseException:  # Ctrl-C: every account stops at its next event and closes its run
+            stop.set()
+            raise
+    unopened = [t.open_error for t in targets.values() if t.open_error is not None]
+    if unopened and len(unopened) == len(targets):
+        # Nothing ran: raised as before a run (the lock: the CLI's "locked" record and exit 75; a warehouse
+        # a newer release wrote: exit 2), whether there is one warehouse or several.
+        raise unopened[0]
+    for target in targets.values():
+        if target.open_error is not None:
+            log.error("warehouse %s not opened, its accounts not synced: %s", target.path, target.open_error)
+    result = _summary(run_id, started, results, len(targets))
+    if spooled is not None:
+        with spooled.lock:
+            summary = dict(sorted(spooled.summary.items()))
+        result.events = {
+            "mode": "targeted" if targeted else "full",
+            **summary,
+            "spooled": len(spooled.spool),
         }
-    elif wh.publish_error:  # the run is committed, but readers would go on seeing the previous one
-        result.read_copy = {"error": wh.publish_error}
-        if result.exit_code != EXIT_FAILED:
-            result.status, result.exit_code, result.error = "failed", EXIT_FAILED, wh.publish_error
     return result
 
 
 def _event_targets(
-    wh: Warehouse,
     settings: Settings,
-    options: SyncOptions,
     spooled: EventPass,
     transport: httpx.BaseTransport | None,
-) -> dict[str, Targets] | None:
-    """Per account, what ``sync --events`` fetches; None for a full sync (not asked for events, or the
-    last full sync is older than ``reconcile_every``: the periodic reconciliation)."""
-    if options.events != "targeted":
-        return None
+    names: tuple[str, ...],
+    targeted: dict[str, Targets],
+) -> Callable[[Warehouse, tuple[str, ...]], tuple[str, ...]]:
+    """``Target.choose`` for ``sync --events``: once a warehouse is open, what its accounts fetch. Their
+    events' targets go into ``targeted`` (one entry per account) and the run there covers ``events`` and
+    the streams those name; when the last full sync there is older than ``reconcile_every`` (the periodic
+    reconciliation: Zoom drops an event after three failed deliveries), nothing is put in ``targeted`` and
+    the run polls ``names``. Zoom's clock is read once, before any warehouse opens."""
     with ZoomClient(settings.accounts[0], settings, transport=transport) as client:
         now = client.server_now()
-    if spooled.reconcile_due(wh, now):
-        log.info("the last full sync is older than reconcile_every: this sync polls everything")
-        return None
-    return {a.account_id: spooled.targets(wh, a.account_id) for a in settings.accounts}
+
+    def choose(wh: Warehouse, account_ids: tuple[str, ...]) -> tuple[str, ...]:
+        if spooled.reconcile_due(wh, now):
+            log.info(
+                "%s: the last full sync is older than reconcile_every: this sync polls everything", wh.path
+            )
+            return names
+        mine = {a: spooled.targets(wh, a) for a in account_ids}
+        targeted.update(mine)  # each account reads only its own entry, after this warehouse opened
+        wanted = {name for t in mine.values() for name in t.streams()}
+        return (EVENTS, *(s.name for s in STREAMS if s.name in wanted))
+
+    return choose
 
 
-def _submitter(loader: BackgroundLoader, run_id: str, result: SyncResult) -> Callable[[Page], None]:
+def _submitter(loader: BackgroundLoader, run_id: str, result: AccountResult) -> Callable[[Page], None]:
     """Commit one page on its own, and wait for it (what must be in before the spool may forget)."""
 
     def submit(page: Page) -> None:
@@ -513,6 +508,31 @@ def _submitter(loader: BackgroundLoader, run_id: str, result: SyncResult) -> Cal
         loader.drain()
 
     return submit
+
+
+def _summary(run_id: str, started: datetime, results: list[AccountResult], warehouses: int) -> SyncResult:
+    """The run over all its accounts: sums, the first data_as_of, the outcome (``etl.accounts.outcome``)."""
+    status, exit_code, error = outcome(results)
+    result = SyncResult(run_id, status, exit_code, started, datetime.now(UTC), error=error)
+    for account in results:
+        for table, count in account.rows.items():
+            result.rows[table] = result.rows.get(table, 0) + count
+        for category, count in account.requests_by_category.items():
+            result.requests_by_category[category] = result.requests_by_category.get(category, 0) + count
+        for stream, count in account.gaps.items():
+            result.gaps[stream] = result.gaps.get(stream, 0) + count
+        result.rejects += account.rejects
+        result.skips += account.skips
+        result.schema_changes += account.schema_changes
+        result.retries += account.retries
+        result.throttled += account.throttled
+        result.sources.update(account.sources)
+        if account.data_as_of is not None:
+            result.data_as_of = min(account.data_as_of, result.data_as_of or account.data_as_of)
+    if warehouses == 1:
+        result.read_copy = results[0].read_copy if results else None
+    result.accounts = [a.as_dict() for a in results]
+    return result
 
 
 def plan_sync(

@@ -86,15 +86,19 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
         return Status(str(path), [], [], {}, read_path=str(read_path(path)), running=running)
     now = now or datetime.now(UTC)
     with conn:
+        # What each account did (a run of several accounts); a warehouse no sync has opened since the
+        # column came has none.
+        accounts = "accounts" if runs_have_accounts(conn) else "NULL AS accounts"
         last_runs = _rows(
             conn,
             "SELECT run_id, started_at, ended_at, status, exit_code, rows_by_table, requests_by_category,"
-            " skips, rejects, errors, message FROM _etl.runs ORDER BY started_at DESC LIMIT ?",
+            f" skips, rejects, errors, message, {accounts} FROM _etl.runs ORDER BY started_at DESC LIMIT ?",
             [runs],
         )
         for run in last_runs:
             for key in ("rows_by_table", "requests_by_category"):
                 run[key] = orjson.loads(run[key]) if run[key] else {}
+            run["accounts"] = orjson.loads(run["accounts"]) if run["accounts"] else []
         streams = []
         for row in _rows(
             conn, "SELECT stream, account_id, state, source, updated_at FROM _etl.state ORDER BY 1, 2"
@@ -128,6 +132,15 @@ def read_status(path: Path, *, runs: int = 10, now: datetime | None = None) -> S
             " FROM _etl.gaps GROUP BY ALL ORDER BY stream, account_id",
         )
     return Status(str(path), last_runs, streams, tables, skips, str(read_path(path)), running, gaps or [])
+
+
+def runs_have_accounts(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``_etl.runs`` has the per-account column (every warehouse a sync of this release opened)."""
+    found = conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = '_etl'"
+        " AND table_name = 'runs' AND column_name = 'accounts'"
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def previous_requests(path: Path, streams: Sequence[str]) -> int | None:

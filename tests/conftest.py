@@ -40,17 +40,31 @@ DEFAULTS: dict[str, Any] = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--dbt", default=None, help="dbt executable: run the tests marked dbt (make test-dbt)")
+    parser.addoption(
+        "--spark-python",
+        default=None,
+        help="a Python with pyspark: run the tests marked spark (make test-spark)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``dbt`` run with ``--dbt`` only (``make test-dbt``); elsewhere they are deselected, not
-    skipped: dbt is not a dependency of the project, and its run is a target of its own."""
-    if config.getoption("--dbt"):
+    """Tests marked ``dbt`` run with ``--dbt`` only (``make test-dbt``), tests marked ``spark`` with
+    ``--spark-python`` only (``make test-spark``); elsewhere they are deselected, not skipped: neither is a
+    dependency of the project, and each run is a target of its own."""
+    wanted = {"dbt": config.getoption("--dbt"), "spark": config.getoption("--spark-python")}
+    off = [marker for marker, given in wanted.items() if not given]
+    if not off:
         return
-    kept = [item for item in items if item.get_closest_marker("dbt") is None]
+    kept = [item for item in items if not any(item.get_closest_marker(m) for m in off)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept
+
+
+@pytest.fixture
+def spark_python(request: pytest.FixtureRequest) -> str:
+    """The Python with pyspark that ``--spark-python`` names (tests marked ``spark``)."""
+    return str(request.config.getoption("--spark-python"))
 
 
 @pytest.fixture

@@ -266,3 +266,43 @@ def test_a_world_readable_config_holding_a_secret_is_warned_about(
     [warning] = settings.warnings
     assert str(path) in warning and f"chmod 600 {path}" in warning and "\n" not in warning
     assert FILE_SECRET not in warning
+
+
+def test_accounts_may_have_their_own_warehouse_unless_flag_or_environment_names_one(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'warehouse = "shared.duckdb"\nmax_concurrent_accounts = 3\n'
+        '[[accounts]]\naccount_id = "a"\nclient_id = "c"\nclient_secret = "s"\nwarehouse = "~/a.duckdb"\n'
+        '[[accounts]]\naccount_id = "b"\nclient_id = "c"\nclient_secret = "s"\n',
+    )
+    settings = load_settings({}, {}, path)
+    a, b = settings.accounts
+    assert (a.warehouse, b.warehouse) == (Path("~/a.duckdb").expanduser(), None)
+    assert [settings.warehouse_for(x) for x in (a, b)] == [a.warehouse, Path("shared.duckdb")]
+    assert settings.max_concurrent_accounts == 3
+    for flags, environ in (({"warehouse": "x.duckdb"}, {}), ({}, {"ZOOM_ETL_WAREHOUSE": "x.duckdb"})):
+        chosen = load_settings(flags, environ, path)
+        assert [chosen.warehouse_for(x) for x in chosen.accounts] == [Path("x.duckdb")] * 2
+    assert load_settings({}, {"ZOOM_ETL_MAX_CONCURRENT_ACCOUNTS": "1"}, path).max_concurrent_accounts == 1
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    assert load_settings({}, {**ENV}, empty).max_concurrent_accounts == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'max_concurrent_accounts = 0\n[[accounts]]\naccount_id = "a"\nclient_id = "c"\n'
+            'client_secret = "s"\n',
+            "max_concurrent_accounts in {path}: must be between 1 and 1024, got 0",
+        ),
+        (
+            '[[accounts]]\naccount_id = "a"\nclient_id = "c"\nclient_secret = "s"\nwarehouse = 5\n',
+            "warehouse of [[accounts]] #1 in {path}: must be a file path",
+        ),
+    ],
+)
+def test_bad_account_settings_are_one_line_naming_where(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    assert error_of({}, {}, path).startswith(expected.format(path=path))

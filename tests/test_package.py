@@ -42,7 +42,7 @@ def test_the_checkout_reads_its_own_top_level_folders() -> None:
     assert len(run_time_files()) >= 13 + 1 + 7 + 7
 
 
-def test_the_wheel_carries_every_file_read_at_run_time_and_no_test_material(wheel: Path) -> None:
+def test_the_wheel_carries_every_file_read_at_run_time_and_no_test_or_bench_material(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         expected = run_time_files()
@@ -52,6 +52,9 @@ def test_the_wheel_carries_every_file_read_at_run_time_and_no_test_material(whee
     data = {n for n in names if n.startswith("etl/_data/")}
     assert data == set(expected)  # Zoom's OpenAPI file (for the tests) stays out
     assert not any(n.startswith("tests/") for n in names)
+    # The benchmarks run from a checkout (``python -m bench``): neither a top-level nor an etl/bench package.
+    assert not any(n.startswith(("bench/", "etl/bench/")) for n in names)
+    assert {n.split("/")[0] for n in names if not n.startswith("zoom_etl-")} == {"etl"}
 
 
 @pytest.mark.slow

@@ -1,8 +1,10 @@
-"""``zoom-etl export parquet|delta --out DIR [--tables T,...]``: the BI export (layout in ``etl.export``).
+"""``zoom-etl export parquet|delta --out DIR [--tables T,...] [--analytics] [--vacuum-hours H]``: the BI
+export (layout in ``etl.export``); many accounts' exports share one DIR, each replacing only its own.
 
 Progress goes to stderr (one line per table); the summary (rows and partitions written, kept and
 removed per table) to stdout. Exit codes: 0 done; 2 usage (missing warehouse, unknown table, OUT not an
-export of ours, deltalake not installed); 75 a sync holds the warehouse or another export holds OUT.
+export of ours, deltalake not installed, negative --vacuum-hours); 75 a sync holds the warehouse or
+another export is writing one of the same accounts into OUT.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import click
 
 from etl.cli.analyst import warehouse_path
 from etl.cli.common import config_option, warehouse_option
-from etl.export import FORMATS, TableResult, export
+from etl.export import DEFAULT_VACUUM_HOURS, FORMATS, TableResult, export
 from etl.output import write_result
 from etl.warehouse.reader import open_published
 
@@ -36,6 +38,18 @@ def _progress(result: TableResult) -> None:
     "--tables", multiple=True, help="Tables to export, comma-separated or repeated (default: every table)."
 )
 @click.option(
+    "--analytics",
+    is_flag=True,
+    help="Export the analytics views too, as tables under DIR/analytics/<view> (what `report` answers).",
+)
+@click.option(
+    "--vacuum-hours",
+    type=int,
+    default=DEFAULT_VACUUM_HOURS,
+    show_default=True,
+    help="Delta: remove files replaced more than this many hours ago (plain Parquet readers count them).",
+)
+@click.option(
     "--format",
     "summary_format",
     type=click.Choice(["table", "json"]),
@@ -49,6 +63,8 @@ def export_command(
     fmt: str,
     out: Path,
     tables: tuple[str, ...],
+    analytics: bool,
+    vacuum_hours: int,
     summary_format: str,
     warehouse: Path | None,
     config_path: Path | None,
@@ -56,11 +72,14 @@ def export_command(
     """Export the core tables as Hive-partitioned Parquet or Delta Lake tables (account_id, date).
 
     Atomic, and incremental: only partitions whose content changed since the last export are rewritten.
+    Replaces only the warehouse's own accounts: exports of other accounts share DIR.
     """
     names = [t.strip() for group in tables for t in group.split(",") if t.strip()]
     conn = open_published(warehouse_path(warehouse, config_path))
     try:
-        result = export(conn, fmt, out, names or None, on_table=_progress)
+        result = export(
+            conn, fmt, out, names or None, on_table=_progress, analytics=analytics, vacuum_hours=vacuum_hours
+        )
     finally:
         conn.close()
     write_result(result.to_arrow(), summary_format, sys.stdout)

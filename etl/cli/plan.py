@@ -11,7 +11,7 @@ from etl.humanize import duration
 from etl.output import aligned
 
 if TYPE_CHECKING:
-    from etl.extract.plan import Plan
+    from etl.plan import Plan
 
 
 def _range(low: int, high: int) -> str:

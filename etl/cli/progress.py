@@ -2,9 +2,10 @@
 not a terminal) one JSON line every few seconds, so a stuck sync can be told from a slow one.
 
 A progress event (``"event": "progress"``) carries the seconds since the start, the streams done of the
-total, rows committed, requests sent and 429s received so far, and ``eta_seconds`` when it is knowable:
-from the requests the last finished incremental run of the same streams sent (null until there is one,
-and once this run has sent more than that).
+total, rows committed, requests sent and 429s received so far (summed over the accounts, which run at
+once), the accounts ended of the total and the ids of those that failed, and ``eta_seconds`` when it is
+knowable: from the requests the last finished incremental run of the same streams sent (null until there
+is one, and once this run has sent more than that).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def progress_event(snapshot: Snapshot, elapsed: float, expected_requests: int | 
         "requests_by_category": dict(snapshot.requests),
         "throttled": snapshot.throttled,
         "eta_seconds": eta,
+        "accounts_done": snapshot.accounts_done,
+        "accounts_total": snapshot.accounts_total,
+        "accounts_failed": list(snapshot.accounts_failed),
     }
 
 
@@ -129,10 +133,14 @@ def _bars(streams: tuple[str, ...], out: TextIO) -> Iterator[Progress]:
                     completed=1 if finished else 0,
                     detail=f"{rows:,} rows" + (" done" if finished else ""),
                 )
+            accounts = ""
+            if snapshot.accounts_total > 1:
+                failed = f" ({len(snapshot.accounts_failed)} failed)" * bool(snapshot.accounts_failed)
+                accounts = f", {snapshot.accounts_done} of {snapshot.accounts_total} accounts done{failed}"
             bars.update(
                 totals,
                 detail=f"{sum(snapshot.requests.values()):,} requests, {snapshot.throttled} 429s,"
-                f" {len(snapshot.streams_done)} of {snapshot.streams_total} streams done",
+                f" {len(snapshot.streams_done)} of {snapshot.streams_total} streams done{accounts}",
             )
 
         yield update

@@ -87,6 +87,11 @@ def status_command(
     ]
     headers = ["run", "ended", "status", "exit", "rows", "requests", "skips", "rejects"]
     _echo(aligned(headers, rows, [False, False, False, True, True, True, True, True], indent="  "))
+    failed = [a for a in (status.runs[0]["accounts"] if status.runs else []) if a["status"] == "failed"]
+    if failed:
+        click.echo(f"\naccounts that failed in the last run ({len(failed)}):")
+        for account in failed:
+            click.echo(f"  {account['account_id']}: {account['error']}")
     click.echo("\nstreams (synced: when a sync last committed its state):")
     rows = [
         [

@@ -61,6 +61,15 @@ def _print_result(result: SyncResult) -> None:
         click.echo(f"  rejects {result.rejects}, skipped resources {result.skips}: see `zoom-etl status`")
     if result.error:
         click.echo(f"  error: {result.error}")
+    if len(result.accounts) > 1:
+        click.echo(f"  accounts ({len(result.accounts)}):")
+        for account in result.accounts:
+            rows = sum(account["rows"].values())
+            line = (
+                f"    {account['account_id']:<24} {account['status']:<8} {rows:>10,} rows"
+                f" {account['requests']:>8,} requests {account['seconds']:>8.1f}s"
+            )
+            click.echo(line + (f"  {account['error']}" if account["error"] else ""))
 
 
 def _record(status: str, exit_code: int, error: str, **extra: object) -> None:
@@ -123,6 +132,11 @@ class _SyncCommand(click.Command):
     help="Seconds to wait for the warehouse while another process holds it (default: exit 75 at once).",
 )
 @click.option(
+    "--max-concurrent-accounts",
+    type=click.IntRange(min=1, max=1024),
+    help="Accounts synced at once, each within its own rate limits (default 8).",
+)
+@click.option(
     "--progress-every",
     type=click.FloatRange(min=0),
     default=PROGRESS_SECONDS,
@@ -143,6 +157,7 @@ def sync_command(
     no_raw: bool,
     batch_rows: int,
     wait: float,
+    max_concurrent_accounts: int | None,
     progress_every: float,
     config_path: Path | None,
     warehouse: Path | None,
@@ -160,6 +175,7 @@ def sync_command(
         "rate_share": rate_share,
         "raw_landing": False if no_raw else None,
         "log_format": log_format,
+        "max_concurrent_accounts": max_concurrent_accounts,
     }
     settings = settings_from(flags, config_path)
     start_logging(settings, log_format, verbose)
@@ -217,8 +233,8 @@ def _print_locked(warehouse: Path, exc: LockedError) -> None:
 def rebuild_command(tables: tuple[str, ...], config_path: Path | None, warehouse: Path | None) -> None:
     """Rebuild the core tables from the raw payloads, without calling Zoom."""
     from etl import analytics
+    from etl.rebuild import rebuild
     from etl.warehouse.connection import Warehouse
-    from etl.warehouse.rebuild import rebuild
 
     settings = settings_from({"warehouse": warehouse}, config_path, require_accounts=False)
     if not settings.warehouse.exists():

@@ -9,7 +9,8 @@ Accounts. Flags and the environment describe at most one account (``ZOOM_ACCOUNT
 list several as ``[[accounts]]`` tables. An account id given by flag or environment selects that account
 from the file (its credentials fill what flags and environment leave out); without one, every file account
 is synced. ``api_url``, ``oauth_url`` and ``plan`` resolve per account: flag, environment, the account's
-table, the file's top level, default.
+table, the file's top level, default. An account's table may name its own ``warehouse`` file; the ones
+that do not share the top-level one. A warehouse given by flag or environment puts every account in it.
 
 Secrets come only from the environment or the file: a ``client_secret`` flag is refused, because flags
 end up in shell history and process listings. The secret is held in ``Secret``, whose repr and str are
@@ -26,6 +27,7 @@ from __future__ import annotations
 import stat
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -70,6 +72,7 @@ FLAG_NAMES = frozenset(
         "rate_scale",
         "heavy_daily_budget",
         "max_concurrency",
+        "max_concurrent_accounts",
         "timeout",
         "retry_attempts",
         "lookback_days",
@@ -88,6 +91,7 @@ _SETTING_ENV = {
     "rate_scale": "ZOOM_ETL_RATE_SCALE",
     "heavy_daily_budget": "ZOOM_ETL_HEAVY_DAILY_BUDGET",
     "max_concurrency": "ZOOM_ETL_MAX_CONCURRENCY",
+    "max_concurrent_accounts": "ZOOM_ETL_MAX_CONCURRENT_ACCOUNTS",
     "timeout": "ZOOM_ETL_TIMEOUT",
     "retry_attempts": "ZOOM_ETL_RETRY_ATTEMPTS",
     "max_response_mb": "ZOOM_ETL_MAX_RESPONSE_MB",
@@ -106,7 +110,7 @@ _ACCOUNT_ENV = {
     "oauth_url": "ZOOM_OAUTH_URL",
     "plan": "ZOOM_PLAN",
 }
-_ACCOUNT_KEYS = frozenset(_ACCOUNT_ENV)
+_ACCOUNT_KEYS = frozenset(_ACCOUNT_ENV) | {"warehouse"}  # an account's own warehouse: file only
 _FILE_KEYS = (
     frozenset(_SETTING_ENV)
     | {"accounts", "api_url", "oauth_url", "plan", "timeouts", "retry_max_seconds", "webhooks"}
@@ -159,13 +163,19 @@ def load_settings(
     if isinstance(streams_value, Value) and isinstance(streams_value.raw, Mapping):
         streams_value = None  # the file's [streams.<name>] tables configure sources, not the selection
     budget = pick("heavy_daily_budget")
+    accounts = _accounts(flags, environ, file_data, file_label, require_accounts)
+    if flags.get("warehouse") is not None or environ.get(_SETTING_ENV["warehouse"], "") != "":
+        # A warehouse given by flag or environment wins over the accounts' own (as api_url does): every
+        # account goes into it.
+        accounts = tuple(replace(a, warehouse=None) for a in accounts)
     return Settings(
-        accounts=_accounts(flags, environ, file_data, file_label, require_accounts),
+        accounts=accounts,
         warehouse=parse_path(pick("warehouse")) or Path("zoom_etl.duckdb"),
         rate_share=parse_number(pick("rate_share"), 0.8, low=0.0, high=1.0, low_open=True),
         rate_scale=parse_number(pick("rate_scale"), 1.0, low=0.0, high=1e6, low_open=True),
         heavy_daily_budget=None if budget is None else parse_integer(budget, 0, low=0),
         max_concurrency=parse_integer(pick("max_concurrency"), 64, low=1, high=256),
+        max_concurrent_accounts=parse_integer(pick("max_concurrent_accounts"), 8, low=1, high=1024),
         timeouts=timeouts,
         retry_attempts=parse_integer(pick("retry_attempts"), 6, low=1, high=50),
         retry_max_seconds=parse_number(pick("retry_max_seconds"), 300.0, low=0.0, high=86400.0),
@@ -306,4 +316,5 @@ def _account(values: Mapping[str, Value]) -> AccountSettings:
         api_url=parse_url(values.get("api_url"), DEFAULT_API_URL),
         oauth_url=parse_url(values.get("oauth_url"), DEFAULT_OAUTH_URL),
         plan=parse_choice(values.get("plan"), "pro", PLANS),
+        warehouse=parse_path(values.get("warehouse")),
     )

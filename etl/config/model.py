@@ -54,6 +54,9 @@ class AccountSettings:
     api_url: str = DEFAULT_API_URL
     oauth_url: str = DEFAULT_OAUTH_URL
     plan: str = "pro"
+    # The account's own warehouse file (``warehouse`` in its ``[[accounts]]`` table); None: the settings'
+    # warehouse, shared with every other account that has none.
+    warehouse: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class Settings:
     # Heavy + Resource-intensive calls per UTC day; None: the plan's daily cap x rate_share
     heavy_daily_budget: int | None = None
     max_concurrency: int = 64  # requests in flight per account; enough to hide 300 ms at Business rates
+    max_concurrent_accounts: int = 8  # accounts a sync runs at once (each within its own rate limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     retry_attempts: int = 6  # attempts per request (first try included) on 5xx and network failures
     retry_max_seconds: float = 300.0  # total backoff one request may spend (limiter waits not counted)
@@ -108,6 +112,10 @@ class Settings:
     # of the machine may read); the CLI prints each once, on stderr. Never holds a secret's value.
     warnings: tuple[str, ...] = ()
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+
+    def warehouse_for(self, account: AccountSettings) -> Path:
+        """The warehouse file ``account`` is synced into: its own, else the shared one."""
+        return account.warehouse or self.warehouse
 
     def source_for(self, stream: str) -> str:
         """``auto``, ``graphql`` or ``rest`` for one stream."""

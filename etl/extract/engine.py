@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +23,14 @@ from etl.config import AccountSettings, Settings
 from etl.extract import jobs
 from etl.extract.fallback import Sources, unavailable_on_plan
 from etl.extract.gaps import Outstanding
+from etl.extract.run import Run
 from etl.extract.scheduler import Emit, Group, Scheduler, lane_sizes
 from etl.extract.state import Tracker
 from etl.extract.windows import Range, Window, check_since, month_windows, report_floor, stream_range
 from etl.http.ratelimit import PLAN_LIMITS
 from etl.records import Event, Gap, Skip, SourceChoice
 from etl.sources.graphql import Documents
-from etl.streams import BY_NAME, STREAMS, Stream, with_ancestors
+from etl.streams import BY_NAME, STREAMS, Stream, keyed_streams, with_ancestors
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
@@ -45,7 +44,7 @@ def windowing_of(stream: Stream) -> str:
     """A stream's own windowing, or its parent's (participants follow their instances' windows)."""
     if stream.windowing != "none" or stream.parent is None:
         return stream.windowing
-    return BY_NAME[stream.parent].windowing if stream.parent != "users" else "none"
+    return BY_NAME[stream.parent].windowing
 
 
 def stream_plan(
@@ -73,71 +72,6 @@ def stream_plan(
     return span, month_windows(span.start, span.end)
 
 
-@dataclass(eq=False)
-class Run:
-    """Everything the tasks of one account's extraction share."""
-
-    account_id: str
-    client: ZoomClient
-    settings: Settings
-    documents: Documents
-    scheduler: Scheduler
-    sources: Sources
-    now: datetime
-    today: date
-    since: date | None
-    full_refresh: bool
-    requested: frozenset[str]
-    active: frozenset[str]
-    trackers: dict[str, Tracker]
-    outstanding: Outstanding = field(default_factory=Outstanding)
-    window_groups: dict[tuple[str, tuple[int, int]], Group] = field(default_factory=dict)
-    stream_groups: dict[str, Group] = field(default_factory=dict)
-    claimed: set[tuple[str, str]] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    nested_page: int = 15  # users per users_with_meetings page (see ``nested_page_size``)
-
-    def claim(self, stream: str, key: str) -> bool:
-        """True the first time ``key`` is claimed for ``stream`` in this run (dedupe across sources)."""
-        with self.lock:
-            if (stream, key) in self.claimed:
-                return False
-            self.claimed.add((stream, key))
-            return True
-
-    def lane(self, name: str) -> str:
-        """The rate-limit lane of a stream's next request: its category with the source in use."""
-        stream = BY_NAME[name]
-        query = stream.graphql
-        if query is not None and self.sources.graphql(name):
-            return query.category
-        return stream.rest[0].category
-
-    def groups(self, names: Sequence[str], month: tuple[int, int] | None = None) -> list[Group]:
-        """Groups of ``names`` (and of every descendant) that a task for ``month`` (None: any) keeps open."""
-        found: list[Group] = []
-        family = {n for n in self.active if any(_descends(n, name) for name in names)}
-        for (name, key_month), group in self.window_groups.items():
-            if name in family and (month is None or key_month == month):
-                found.append(group)
-        found.extend(group for name, group in self.stream_groups.items() if name in family)
-        return found
-
-
-def family(groups: Sequence[Group], names: Sequence[str]) -> list[Group]:
-    """The groups among ``groups`` held by ``names`` or their descendants (what a child task keeps open)."""
-    return [g for g in groups if any(_descends(g.tag, name) for name in names)]
-
-
-def _descends(name: str, ancestor: str) -> bool:
-    current: str | None = name
-    while current is not None:
-        if current == ancestor:
-            return True
-        current = BY_NAME[current].parent
-    return False
-
-
 def extract(
     account: AccountSettings,
     client: ZoomClient,
@@ -151,6 +85,8 @@ def extract(
     pending: Mapping[str, Sequence[str]],
     gaps: Sequence[Gap] = (),
     documents: Documents | None = None,
+    scheduler_type: Callable[[Mapping[str, int]], Scheduler] = Scheduler,
+    start: Callable[[Run], None] | None = None,
 ) -> Generator[Event, None, None]:
     """Yield the events of one account's sync (see the module docstring); raises the first fatal error
     (``AuthError``, ``RateLimitError``, ``TransportError``, ``PaginationError``) after cancelling the rest.
@@ -160,7 +96,11 @@ def extract(
     (``meeting_participants``, ``webinar_participants``, ``webinar_absentees``), the parent keys a
     previous run listed but never acknowledged with ``done_keys``. ``gaps``: the outstanding gaps earlier
     runs left (``etl.extract.gaps``), fetched again in this run. ``documents``: the GraphQL query set
-    (default: ``queries/`` checked against ``schemas/zoom.graphql``).
+    (default: ``queries/`` checked against ``schemas/zoom.graphql``). ``scheduler_type``: what runs the
+    tasks (a test passes one that also records what it is given). ``start``: what submits the first tasks
+    instead of the registry's roots, pending keys and gaps (``jobs.submit_roots``): a targeted sync's few
+    listings (``etl.extract.events``); only the streams named are then run (no parent for its keys), and
+    one of them Zoom does not serve on the plan is left out, not refused.
     """
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
     unknown = [name for name in names if name not in BY_NAME]
@@ -168,35 +108,36 @@ def extract(
         raise KeyError(f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     today = now.astimezone(UTC).date()
     check_since(since, today)
-    unavailable = unavailable_on_plan(names, settings, account.plan, named=bool(streams or settings.streams))
+    named = start is None and bool(streams or settings.streams)
+    unavailable = unavailable_on_plan(names, settings, account.plan, named=named)
     for name in (n for n in names if n in unavailable):
         log.warning("account %s: %s not synced: %s", account.account_id, name, unavailable[name])
         yield SourceChoice(name, account.account_id, "none", unavailable[name])
     names = tuple(n for n in names if n not in unavailable)
-    active = frozenset(with_ancestors(names))
     requested = frozenset(names)
+    active = requested if start is not None else frozenset(with_ancestors(names))
     limits = PLAN_LIMITS[account.plan].per_second
     lanes = lane_sizes(limits, share=settings.rate_share, scale=settings.rate_scale)
     lanes = fit_lanes(lanes, settings.max_concurrency)
-    scheduler = Scheduler(lanes)
+    scheduler = scheduler_type(lanes)
     ordered = [s for s in STREAMS if s.name in active]
     sources = Sources(account.account_id, ordered, settings, account.plan)
     documents = documents or Documents()
     run = Run(
-        account.account_id,
-        client,
-        settings,
-        documents,
-        scheduler,
-        sources,
-        now,
-        today,
-        since,
-        full_refresh,
-        requested,
-        active,
-        {},
-        Outstanding(g for g in gaps if g.stream in requested and not g.closed),
+        account_id=account.account_id,
+        client=client,
+        settings=settings,
+        documents=documents,
+        scheduler=scheduler,
+        sources=sources,
+        now=now,
+        today=today,
+        since=since,
+        full_refresh=full_refresh,
+        requested=requested,
+        active=active,
+        trackers={},
+        outstanding=Outstanding(g for g in gaps if g.stream in requested and not g.closed),
     )
     run.nested_page = nested_page_size(limits["medium"] * settings.rate_share * settings.rate_scale)
     opening: list[Event] = [c for c in sources.announcements() if c.stream in requested]
@@ -205,8 +146,14 @@ def extract(
             opening.extend(_track(run, stream, states.get(stream.name) or {}))
     opening.extend(jobs.expire_gaps(run))
     yield from opening
+    if start is not None:
+        start(run)
+        yield from scheduler.events()
+        return
     keys = {k: tuple(v) for k, v in pending.items()}
-    for name in jobs.KEYED_CHILDREN:  # a keyed child's gap is its key: fetched like a pending key
+    for name in (
+        s.name for s in keyed_streams()
+    ):  # a keyed child's gap is its key: fetched like a pending key
         keys[name] = (*keys.get(name, ()), *(g.scope for g in run.outstanding.unclaimed(name)))
     jobs.submit_roots(run, keys)
     yield from scheduler.events()
@@ -247,7 +194,7 @@ def _track(run: Run, stream: Stream, state: Mapping[str, Any]) -> list[Event]:
     )
     name = stream.name
     recent = run.today - timedelta(days=run.settings.lookback_days)
-    webinar_child = stream.parent in ("webinars", "webinar_instances")
+    ended_child = stream.refetch == "ended"  # listed while their parent is valid, not just recently
     tracker = Tracker(
         name,
         run.account_id,
@@ -258,7 +205,7 @@ def _track(run: Run, stream: Stream, state: Mapping[str, Any]) -> list[Event]:
         today=run.today,
         now=run.now,
         seen_horizon=run.today - timedelta(days=SEEN_YEARS_DAYS)
-        if webinar_child
+        if ended_child
         else recent - timedelta(days=1),
         settled_before=recent,
         floor=report_floor(run.today),

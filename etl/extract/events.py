@@ -1,67 +1,76 @@
 """Targeted extraction: only what Zoom's events say changed, through the very tasks a full sync runs.
 
-``Targets`` is plain data built from spooled events (``etl.webhooks.targets``): which users' scheduled
-meetings to list again, which (host, day) meeting-instance and recording listings to read, which hosts'
-webinars, and whether to list users. ``extract_targets`` runs them with the tasks of ``jobs`` (so a row
-comes out exactly as a full sync would give it) and none of the per-user fan-out: a day's listing of one
-host instead of every user's month windows, participants only for the instances those listings show
-(new or changed ones, as ``Tracker.is_new`` decides, like a full sync).
+``Targets`` is plain data built from spooled events (``etl.webhooks.targets``, which maps each event to
+the streams it touches): whether to list the users again, and which listings of one stream for one
+parent key to read (for a windowed stream, for one UTC day). ``extract_targets`` runs them with the generic
+tasks of ``jobs`` inside ``engine.extract`` (so a row comes out exactly as a full sync would give it) and
+none of the per-user fan-out: a day's listing of one host instead of every user's month windows, and the
+children of the records those listings show (new or changed ones, as ``Tracker.is_new`` decides, like a
+full sync).
 
-Watermarks: targeted listings cover some hosts, not the account, so they never emit the window checkpoints
-that move a stream's watermark (the periodic full sync does). Keyed children (participants, webinar
-details, absentees) do emit their ``done_keys`` checkpoints, so the next full sync does not fetch them
-again. The account-wide report streams (daily usage, sign-ins, operation logs: a few calls) run as in
-a full sync, checkpoints included.
+Watermarks: targeted listings cover some parents, not the account, so they never emit the window
+checkpoints that move a stream's watermark (the periodic full sync does). Keyed children (participants,
+webinar details, absentees) do emit their ``done_keys`` checkpoints, so the next full sync does not fetch
+them again. The account-wide windowed reports (``roots(windowed=True)``: a few calls) run as in a full
+sync, checkpoints included. The users listing is the one Zoom exception (``USERS``, as in ``jobs``): it is
+read whole, its pending users identified, without spawning anything per user.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from etl.config import AccountSettings, Settings
 from etl.extract import jobs
-from etl.extract.engine import Run, _track, fit_lanes, nested_page_size
-from etl.extract.fallback import Sources, unavailable_on_plan
+from etl.extract.engine import extract
 from etl.extract.fetch import Unit, fetch_unit
-from etl.extract.gaps import Outstanding, Scope
-from etl.extract.scheduler import Emit, Scheduler, lane_sizes
-from etl.extract.users import identify_pending, reconcile_users
+from etl.extract.gaps import Scope
+from etl.extract.run import Run
+from etl.extract.scheduler import Emit
+from etl.extract.users import USERS, identify_pending, reconcile_users  # USERS: a Zoom exception
 from etl.extract.windows import Window
 from etl.http.client import ZoomClient
-from etl.http.ratelimit import PLAN_LIMITS
-from etl.records import Event, SourceChoice
+from etl.records import Event
 from etl.sources.graphql import Documents
-from etl.streams import BY_NAME, STREAMS
+from etl.streams import BY_NAME, STREAMS, family_of, roots
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Listing:
+    """One listing of ``stream`` for the parent key ``key`` (a host's id); a windowed stream is listed
+    for the one UTC ``day`` (required for it, ignored otherwise)."""
+
+    stream: str
+    key: str
+    day: date | None = None
+
+    def window(self) -> Window | None:
+        if BY_NAME[self.stream].windowing == "none":
+            return None
+        if self.day is None:
+            raise ValueError(f"a listing of the windowed stream {self.stream} needs its day")
+        return Window(self.day, self.day)
 
 
 @dataclass(frozen=True, slots=True)
 class Targets:
-    users: bool = False  # list users again (any user.* event)
-    meetings_of: frozenset[str] = frozenset()  # host ids whose scheduled meetings to list
-    instances_of: frozenset[tuple[str, date]] = frozenset()  # (host id, UTC day): instances + participants
-    recordings_of: frozenset[tuple[str, date]] = frozenset()  # (host id, UTC day): cloud recordings
-    webinars_of: frozenset[str] = frozenset()  # host ids: webinars, their new instances and children
-    account_streams: bool = True  # daily usage, sign-in activity, operation logs (as a full sync)
-    skipped: dict[str, str] = field(default_factory=dict)  # streams left out, and why
+    users: bool = False  # list the users again (a user.* event)
+    listings: frozenset[Listing] = frozenset()  # each with the children of the records it shows
+    account_streams: bool = True  # the account-wide windowed reports, as a full sync reads them
 
     def streams(self) -> tuple[str, ...]:
-        wanted: set[str] = set()
-        if self.users:
-            wanted.add("users")
-        if self.meetings_of:
-            wanted.add("meetings")
-        if self.instances_of:
-            wanted.update(("meeting_instances", "meeting_participants"))
-        if self.recordings_of:
-            wanted.add("recordings")
-        if self.webinars_of:
-            wanted.update(("webinars", *jobs.WEBINAR_FAMILY))
+        """The streams this targeted fetch writes, in registry order: each listing's stream and the
+        streams below it, the users, the account-wide reports."""
+        wanted: set[str] = {USERS} if self.users else set()
+        for listing in self.listings:
+            wanted.update(family_of(listing.stream))
         if self.account_streams:
-            wanted.update(jobs.ACCOUNT_STREAMS)
+            wanted.update(s.name for s in roots(windowed=True))
         return tuple(s.name for s in STREAMS if s.name in wanted)
 
 
@@ -75,75 +84,52 @@ def extract_targets(
     now: datetime,
     documents: Documents | None = None,
 ) -> Generator[Event, None, None]:
-    """The events (pages, checkpoints, skips) of the targeted fetches of one account."""
+    """The events (pages, checkpoints, skips) of the targeted fetches of one account: ``engine.extract``
+    over ``targets.streams()``, started by ``submit`` instead of the registry's roots (nothing when the
+    targets name no stream)."""
     names = targets.streams()
-    unavailable = unavailable_on_plan(names, settings, account.plan, named=False)
-    for name in (n for n in names if n in unavailable):
-        yield SourceChoice(name, account.account_id, "none", unavailable[name])
-    names = tuple(n for n in names if n not in unavailable)
     if not names:
         return
-    requested = frozenset(names)
-    limits = PLAN_LIMITS[account.plan].per_second
-    lanes = fit_lanes(
-        lane_sizes(limits, share=settings.rate_share, scale=settings.rate_scale), settings.max_concurrency
-    )
-    ordered = [s for s in STREAMS if s.name in requested]
-    sources = Sources(account.account_id, ordered, settings, account.plan)
-    today = now.astimezone(UTC).date()
-    # ``active`` is only what is requested: no task of this run spawns the per-user fan-out.
-    run = Run(
-        account.account_id,
+    yield from extract(
+        account,
         client,
         settings,
-        documents or Documents(),
-        Scheduler(lanes),
-        sources,
-        now,
-        today,
-        None,
-        False,
-        requested,
-        requested,
-        {},
-        Outstanding(()),
+        states,
+        streams=names,
+        since=None,
+        full_refresh=False,
+        now=now,
+        pending={},
+        documents=documents,
+        start=partial(submit, targets=targets),
     )
-    run.nested_page = nested_page_size(limits["medium"] * settings.rate_share * settings.rate_scale)
-    opening: list[Event] = [c for c in sources.announcements() if c.stream in requested]
-    for stream in ordered:
-        opening.extend(_track(run, stream, states.get(stream.name) or {}))
-    yield from opening
-    _submit(run, targets)
-    yield from run.scheduler.events()
 
 
-def _submit(run: Run, targets: Targets) -> None:
+def submit(run: Run, *, targets: Targets) -> None:
+    """The first tasks of a targeted fetch (the rest are the children those listings spawn)."""
     scheduler = run.scheduler
-    if targets.users and "users" in run.requested:
-        scheduler.submit(run.lane("users"), lambda emit: _users(run, emit))
-    for host in sorted(targets.meetings_of if "meetings" in run.requested else ()):
-        scheduler.submit(run.lane("meetings"), jobs._bind(jobs.meetings_task, run, host, None), depth=1)
-    for name, pairs in (("meeting_instances", targets.instances_of), ("recordings", targets.recordings_of)):
-        if name not in run.requested:
+    if targets.users and USERS in run.requested:
+        scheduler.submit(run.lane(USERS), partial(users_listing, run=run))
+    for listing in sorted(targets.listings, key=lambda t: (t.stream, t.key, t.day or date.min)):
+        if listing.stream not in run.requested:
             continue
-        for host, day in sorted(pairs):
-            # No checkpoint groups: participants' tasks emit their own done_keys checkpoints, and no
-            # window checkpoint moves a watermark.
-            task = jobs._bind(jobs.listing_task, run, name, host, Window(day, day), [])
-            scheduler.submit(run.lane(name), task, depth=1)
-    if "webinars" in run.requested:
-        for host in sorted(targets.webinars_of):
-            scheduler.submit(run.lane("webinars"), jobs._bind(jobs.webinars_task, run, host, []), depth=1)
-    for name in jobs.ACCOUNT_STREAMS:
-        if name in run.requested:
-            for window in run.trackers[name].windows or ():
-                groups = run.groups((name,), window.month)
-                scheduler.submit(
-                    run.lane(name), jobs._bind(jobs.account_window_task, run, name, window), groups=groups
-                )
+        stream = BY_NAME[listing.stream]
+        # No checkpoint groups: the children's tasks emit their own done_keys checkpoints, and no window
+        # checkpoint moves a watermark.
+        task = partial(
+            jobs.listing_task, run=run, name=stream.name, key=listing.key, groups=(), window=listing.window()
+        )
+        scheduler.submit(run.lane(stream.name), task, depth=jobs.depth_of(stream))
+    for stream in roots(windowed=True):
+        if not targets.account_streams or stream.name not in run.requested:
+            continue
+        for window in run.trackers[stream.name].windows or ():
+            groups = run.groups((stream.name,), window.month)
+            task = partial(jobs.account_window_task, run=run, name=stream.name, window=window)
+            scheduler.submit(run.lane(stream.name), task, groups=groups)
 
 
-def _users(run: Run, emit: Emit) -> None:
+def users_listing(emit: Emit, *, run: Run) -> None:
     """The users listing as a full sync reads it when meetings are not nested, without spawning anything
     per user; its checkpoint (``synced_at``) follows."""
     listed: Counter[str] = Counter()
@@ -154,9 +140,9 @@ def _users(run: Run, emit: Emit) -> None:
         for record in records:
             listed[str(record.get("status") or "")] += 1
 
-    unit = Unit(BY_NAME["users"], "users", {}, {}, {}, {}, True, Scope(""))
+    unit = Unit(stream=BY_NAME[USERS], resource=USERS, gap=Scope(""))
     complete = fetch_unit(run, unit, emit, on_users)
-    if run.sources.graphql("users"):
+    if run.sources.graphql(USERS):
         reconcile_users(run, emit, listed, on_users)
     if complete:
-        emit(run.trackers["users"].finished())
+        emit(run.trackers[USERS].finished())

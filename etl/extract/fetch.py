@@ -22,33 +22,33 @@ stream's sources in order, turning what comes back into events.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
 from etl.extract.gaps import Scope
+from etl.extract.run import Run
+from etl.extract.scheduler import Emit
 from etl.records import Gap, Page, Skip
 from etl.sources import graphql, rest
 from etl.streams import Stream
 
-if TYPE_CHECKING:
-    from etl.extract.engine import Run
-    from etl.extract.scheduler import Emit
-
 OnRecords = Callable[[list[dict[str, Any]]], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unit:
     """One unit of work of one stream: the values its sources need and what goes on its pages."""
 
     stream: Stream
     resource: str  # named in a Skip: "user abc", "meeting uuid ...", "2024-05-01..2024-05-31"
-    variables: Mapping[str, Any]  # GraphQL variables
-    path_params: Mapping[str, str | int]  # REST placeholders
-    params: Mapping[str, str | int]  # REST query parameters beyond the endpoint's own
-    context: Mapping[str, Any]
+    variables: Mapping[str, Any] = field(default_factory=dict)  # GraphQL variables
+    path_params: Mapping[str, str | int] = field(default_factory=dict)  # REST placeholders
+    params: Mapping[str, str | int] = field(
+        default_factory=dict
+    )  # REST query parameters beyond the endpoint's
+    context: Mapping[str, Any] = field(default_factory=dict)  # put on every record of its pages
     emit_pages: bool = True  # False when the stream is only fetched as a parent of another
     gap: Scope | None = None  # what the unit covers, for the gaps it leaves or closes (None: no gaps)
 
@@ -174,7 +174,7 @@ def _rest_unit(
 def _emit_page(
     run: Run,
     unit: Unit,
-    source: str,
+    source: Literal["graphql", "rest"],
     request: str,
     records: list[dict[str, Any]],
     emit: Emit,

@@ -1,9 +1,31 @@
-"""The tasks of one extraction, and how each spawns the next (users -> per-user listings -> instances ->
-participants; webinars -> instances -> details, participants, absentees).
+"""The tasks of one extraction, derived from the registry: each stream is fetched for the keys of its
+parent's records (``children_of``), per month window when it is windowed, and once per run otherwise.
 
-Every task is submitted with the checkpoint groups it keeps open (``engine.Run.groups``): the users
-listing holds every group of the streams below it, a listing task for one month window holds that month's
-groups, and children are added to their own stream's groups before their parent finishes. So a window's
+The generic path, for any stream of ``etl.streams``:
+
+* account-wide windowed streams (``roots(windowed=True)``): one task per window;
+* the children of a listing: per record of the parent, by its first key field. A ``listing`` child is
+  listed for that key (per month window if it is windowed); a ``changed`` child is fetched once per key and
+  again when the parent record changes; an ``ended`` child once the parent has ended for good; a stream
+  with ``details`` gets one more call per record of its listing (and its own children after it);
+* keys a crashed run left unfinished and keyed gaps (``keyed_streams()``): fetched again first.
+
+Zoom exceptions, each named and kept out of the generic path:
+
+* ``USERS``: the users listing is the one snapshot root, and Zoom-specific: on GraphQL a page of users
+  carries each user's first page of meetings (``NESTED``, one round trip for both), pending users' ids are
+  looked up by email and statuses GraphQL leaves out are listed again on REST (``etl.extract.users``);
+* a pending user hosts nothing: no per-user snapshot listing for them; a user who could not have hosted in
+  a window (created after it, or not signed in since before it) is not listed for it (``windows``), and
+  the skip is recorded and revisited;
+* a listing that also lists another stream's items (``Stream.lists_also``: the meeting report lists the
+  webinars that ended for good and dropped out of the webinar listing): those items feed that stream's
+  instances, for users who may host webinars; and the instances' rows get their host from the webinar
+  listing that led to them (neither the instance listing nor its report names it).
+
+Every task is submitted with the checkpoint groups it keeps open (``Run.groups``): the users listing holds
+every group of the streams below it, a listing task for one month window holds that month's groups, and
+children are added to their own stream's groups before their parent finishes. So a window's
 ``Checkpoint`` comes only once every listing and every child of that window has emitted its pages.
 """
 
@@ -14,32 +36,52 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 import orjson
 
 from etl.errors import GraphQLUnavailable, PaginationError, ResourceError
-from etl.extract.fetch import Unit, emit_gap, fetch_unit, skip
+from etl.extract.fetch import OnRecords, Unit, emit_gap, fetch_unit, skip
 from etl.extract.gaps import Scope
+from etl.extract.run import Run, family
 from etl.extract.scheduler import Emit, Group
-from etl.extract.users import identify_pending, reconcile_users
+from etl.extract.users import USERS, identify_pending, reconcile_users  # USERS: a Zoom exception
 from etl.extract.windows import Window, cannot_have_hosted, parse_time, report_floor, revisit_windows
 from etl.records import Event, Gap, Page, Skip, SourceChoice
 from etl.sources import graphql, rest
-from etl.streams import BY_NAME, USERS_WITH_MEETINGS
-
-if TYPE_CHECKING:
-    from etl.extract.engine import Run
+from etl.streams import (
+    BY_NAME,
+    USERS_WITH_MEETINGS,
+    Stream,
+    children_of,
+    descends,
+    family_of,
+    keyed_streams,
+    roots,
+)
 
 _ABSENT = object()
-WEBINAR_FAMILY = ("webinar_instances", "webinar_participants", "webinar_absentees")
-PER_USER_WINDOWED = ("meeting_instances", "recordings")
-ACCOUNT_STREAMS = ("daily_usage", "sign_in_activity", "operation_logs")
-KEYED_CHILDREN = ("meeting_participants", "webinar_participants", "webinar_absentees")
+NESTED = "meetings"  # Zoom exception: the per-user stream GraphQL nests in a page of users
+PENDING_DEPTH = 3  # keys left by earlier runs: finished before new work starts
 
 
 def own(groups: Sequence[Group], name: str) -> list[Group]:
     return [g for g in groups if g.tag == name]
+
+
+def depth_of(stream: Stream) -> int:
+    """How deep a stream's tasks are queued: its number of ancestors (the scheduler runs deepest first)."""
+    depth, parent = 0, stream.parent
+    while parent is not None:
+        depth, parent = depth + 1, BY_NAME[parent].parent
+    return depth
+
+
+def leaves_gaps(stream: Stream) -> bool:
+    """Whether a unit of ``stream`` records the gap it leaves: every unit but a snapshot listing only REST
+    serves, which the next run lists again whole anyway."""
+    return stream.windowing != "none" or stream.graphql is not None or stream.keyed
 
 
 def digest_of(record: Mapping[str, Any]) -> str:
@@ -52,48 +94,49 @@ def day_of(record: Mapping[str, Any]) -> date | None:
     return started.date() if started else None
 
 
+def key_of(stream: Stream, record: Mapping[str, Any]) -> str:
+    """The key a record hands its children: its stream's first key field."""
+    return str(record.get(stream.keys[0]) or "")
+
+
 def submit_roots(run: Run, pending: Mapping[str, Sequence[str]]) -> None:
     """The tasks that need nothing before them: the users listing, account-wide windows, pending keys."""
-    if any(BY_NAME[name].parent is not None or name == "users" for name in run.active):
+    if any(descends(name, USERS) for name in run.active):
         # users_task holds ``users_groups`` (bound now, not looked up when it runs): its per-user tasks
         # join those groups, so no window checkpoint can come before the listings it covers.
-        users_groups = run.groups(("users",))
+        users_groups = run.groups((USERS,))
         run.scheduler.submit(
-            run.lane("users"), lambda emit: users_task(run, emit, users_groups), groups=users_groups
+            run.lane(USERS), partial(users_task, run=run, groups=users_groups), groups=users_groups
         )
-    for name in ACCOUNT_STREAMS:
-        if name in run.requested:
-            for window in run.trackers[name].windows or ():
-                run.outstanding.claim(name, Scope("", window.start, window.end))
-                groups = run.groups((name,), window.month)
-                run.scheduler.submit(
-                    run.lane(name), _bind(account_window_task, run, name, window), groups=groups
-                )
-            for window in gap_windows(run, name, run.outstanding.unclaimed(name)):
-                run.scheduler.submit(run.lane(name), _bind(account_window_task, run, name, window))
-    for name in KEYED_CHILDREN:
-        if name not in run.requested:
+    for stream in roots(windowed=True):
+        if stream.name not in run.requested:
             continue
-        for key in pending.get(name, ()):
-            if run.claim(name, key):
-                run.scheduler.submit(
-                    run.lane(name), _bind(child_key_task, run, name, key, None, None, False), depth=3
-                )
+        name = stream.name
+        for window in run.trackers[name].windows or ():
+            run.outstanding.claim(name, Scope("", window.start, window.end))
+            groups = run.groups((name,), window.month)
+            run.scheduler.submit(
+                run.lane(name), partial(account_window_task, run=run, name=name, window=window), groups=groups
+            )
+        for window in gap_windows(run, name, run.outstanding.unclaimed(name)):
+            run.scheduler.submit(
+                run.lane(name), partial(account_window_task, run=run, name=name, window=window)
+            )
+    for stream in keyed_streams():
+        if stream.name not in run.requested:
+            continue
+        for key in pending.get(stream.name, ()):
+            if run.claim(stream.name, key):
+                task = partial(child_key_task, run=run, name=stream.name, key=key, digest=None, day=None)
+                run.scheduler.submit(run.lane(stream.name), task, depth=PENDING_DEPTH)
 
 
-def _bind(fn: Any, *args: Any) -> Any:
-    def task(emit: Emit) -> None:
-        fn(emit, *args)
-
-    return task
+# ---- users (a Zoom exception) and everything per user --------------------------------------------------
 
 
-# ---- users and everything per user ---------------------------------------------------------------------
-
-
-def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
-    stream = BY_NAME["users"]
-    emit_pages = "users" in run.requested
+def users_task(emit: Emit, *, run: Run, groups: Sequence[Group]) -> None:
+    stream = BY_NAME[USERS]
+    emit_pages = USERS in run.requested
     listed: Counter[str] = Counter()  # users GraphQL listed, by status
 
     def on_users(records: list[dict[str, Any]], nested: bool) -> None:
@@ -102,35 +145,35 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
             identify_pending(run, emit, records)
         for record in records:
             listed[str(record.get("status") or "")] += 1
-            meetings = record.pop("meetings", _ABSENT) if nested else _ABSENT
+            meetings = record.pop(NESTED, _ABSENT) if nested else _ABSENT
             spawn_user(run, emit, record, groups, meetings)
 
-    if "meetings" in run.active and run.sources.graphql("users") and run.sources.graphql("meetings"):
+    if NESTED in run.active and run.sources.graphql(USERS) and run.sources.graphql(NESTED):
         try:
             size = run.nested_page
             query = replace(USERS_WITH_MEETINGS, page_size=size, units=size + 1)
             dropped = 0
             for page in graphql.fetch_pages(run.client, run.documents, query, {}):
                 for path, message in page.missing:
-                    emit(Skip("users", run.account_id, path, message))
+                    emit(Skip(USERS, run.account_id, path, message))
                 dropped += page.dropped
                 on_users([dict(item) for item in page.partial], True)
                 on_users(page.records, True)
                 if emit_pages:
-                    emit(Page("users", run.account_id, "graphql", page.request, _now(), page.records, {}))
+                    emit(Page(USERS, run.account_id, "graphql", page.request, _now(), page.records, {}))
             if emit_pages:
                 lost = f"GraphQL dropped {dropped} item(s) (partial errors)" if dropped else ""
-                emit_gap(run, "users", Scope(""), lost, emit)
+                emit_gap(run, USERS, Scope(""), lost, emit)
             reconcile_users(run, emit, listed, lambda records: on_users(records, False))
             submit_user_gaps(run, groups)
             return
         except (GraphQLUnavailable, ResourceError) as exc:  # NOT_FOUND on the account's own user list
-            reason = f"users_with_meetings unavailable ({exc}); users and meetings queried separately"
-            emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
-    unit = Unit(stream, "users", {}, {}, {}, {}, emit_pages, Scope(""))
+            reason = f"{USERS_WITH_MEETINGS.name} unavailable ({exc}); users and meetings queried separately"
+            emit(SourceChoice(USERS, run.account_id, run.sources.source(USERS), reason))
+    unit = Unit(stream=stream, resource=USERS, emit_pages=emit_pages, gap=Scope(""))
     listed.clear()
     fetch_unit(run, unit, emit, lambda records: on_users(records, False))
-    if run.sources.graphql("users"):
+    if run.sources.graphql(USERS):
         reconcile_users(run, emit, listed, lambda records: on_users(records, False))
     submit_user_gaps(run, groups)
 
@@ -138,20 +181,19 @@ def users_task(run: Run, emit: Emit, groups: Sequence[Group]) -> None:
 def submit_user_gaps(run: Run, groups: Sequence[Group]) -> None:
     """Tasks for the per-user gaps earlier runs left that no unit of this run covers (a user the listing
     no longer shows, a window older than this run's range); called once every user has been spawned."""
-    if "meetings" in run.requested:
-        for gap in run.outstanding.unclaimed("meetings"):
-            run.scheduler.submit(run.lane("meetings"), _bind(meetings_task, run, gap.scope, None), depth=1)
-    for name in PER_USER_WINDOWED:
+    for stream in children_of(USERS):
+        name = stream.name
         if name not in run.requested:
+            continue
+        if stream.windowing == "none":
+            for gap in run.outstanding.unclaimed(name):
+                task = partial(listing_task, run=run, name=name, key=gap.scope, groups=())
+                run.scheduler.submit(run.lane(name), task, depth=1)
             continue
         for gap, window in zip_gaps(run, name, run.outstanding.unclaimed(name)):
             held = [g for g in groups if g.tag == name and g.month == window.month]
-            run.scheduler.submit(
-                run.lane(name),
-                _bind(listing_task, run, name, gap.scope, window, held),
-                depth=1,
-                groups=held,
-            )
+            task = partial(listing_task, run=run, name=name, key=gap.scope, window=window, groups=held)
+            run.scheduler.submit(run.lane(name), task, depth=1, groups=held)
 
 
 def zip_gaps(run: Run, name: str, gaps: Sequence[Gap]) -> list[tuple[Gap, Window]]:
@@ -192,73 +234,50 @@ def gap_windows(run: Run, name: str, gaps: Sequence[Gap]) -> list[Window]:
     return sorted({window for _, window in zip_gaps(run, name, gaps)})
 
 
-def spawn_user(run: Run, emit: Emit, user: Mapping[str, Any], groups: Sequence[Group], meetings: Any) -> None:
+def spawn_user(run: Run, emit: Emit, user: Mapping[str, Any], groups: Sequence[Group], nested: Any) -> None:
     """Queue one user's work for every active per-user stream (once per run, whichever source listed it)."""
-    user_id = str(user.get("id") or "")
-    if not user_id or not run.claim("user", user_id):
+    user_id = key_of(BY_NAME[USERS], user)
+    if not user_id or not run.claim(USERS, user_id):
         return
-    pending_user = user.get("status") == "pending"
-    if "meetings" in run.active:
-        if isinstance(meetings, Mapping):
-            nested_meetings(run, emit, user_id, meetings, groups)
-        elif not pending_user:
-            run.scheduler.submit(
-                run.lane("meetings"),
-                _bind(meetings_task, run, user_id, None),
-                depth=1,
-                groups=own(groups, "meetings"),
-            )
-    for name in ("meeting_instances", "recordings"):
-        if name in run.active:
+    pending_user = user.get("status") == "pending"  # Zoom: an invitation not accepted hosts nothing
+    for stream in children_of(USERS):
+        name = stream.name
+        if name not in run.active:
+            continue
+        if stream.windowing != "none":
             windowed_user(run, name, user, groups)
-    if "webinars" in run.active and not pending_user:
-        run.scheduler.submit(
-            run.lane("webinars"),
-            _bind(webinars_task, run, user_id, groups),
-            depth=1,
-            groups=[g for g in groups if g.tag in ("webinars", *WEBINAR_FAMILY)],
-        )
+        elif name == NESTED and isinstance(nested, Mapping):
+            nested_meetings(run, emit, user_id, nested, groups)
+        elif not pending_user:
+            task = partial(listing_task, run=run, name=name, key=user_id, groups=family(groups, (name,)))
+            run.scheduler.submit(run.lane(name), task, depth=1, groups=family(groups, (name,)))
 
 
 def nested_meetings(
     run: Run, emit: Emit, user_id: str, connection: Mapping[str, Any], groups: Sequence[Group]
 ) -> None:
     """The first page of a user's meetings came nested under the user: emit it, continue if needed."""
+    stream = BY_NAME[NESTED]
     records = [dict(r) for r in connection.get("edges") or [] if isinstance(r, Mapping)]
-    if "meetings" in run.requested and records:
-        request = f"POST /v3/graphql {USERS_WITH_MEETINGS.name} (nested meetings of {user_id})"
-        emit(Page("meetings", run.account_id, "graphql", request, _now(), records, {"host_id": user_id}))
+    if NESTED in run.requested and records:
+        request = f"POST /v3/graphql {USERS_WITH_MEETINGS.name} (nested {NESTED} of {user_id})"
+        context = {stream.context_key: user_id}
+        emit(Page(NESTED, run.account_id, "graphql", request, _now(), records, context))
     cursor = str((connection.get("page_info") or {}).get("cursor") or "")
     if cursor:
-        run.scheduler.submit(
-            run.lane("meetings"),
-            _bind(meetings_task, run, user_id, cursor),
-            depth=1,
-            groups=own(groups, "meetings"),
-        )
-    elif "meetings" in run.requested:  # the whole listing came nested, complete
-        emit_gap(run, "meetings", Scope(user_id), "", emit)
-
-
-def meetings_task(emit: Emit, run: Run, user_id: str, after: str | None) -> None:
-    variables: dict[str, Any] = {"userId": user_id, **({"after": after} if after else {})}
-    unit = Unit(
-        BY_NAME["meetings"],
-        f"user {user_id}",
-        variables,
-        {"userId": user_id},
-        {},
-        {"host_id": user_id},
-        "meetings" in run.requested,
-        Scope(user_id),
-    )
-    fetch_unit(run, unit, emit)
+        held = own(groups, NESTED)
+        task = partial(listing_task, run=run, name=NESTED, key=user_id, groups=held, after=cursor)
+        run.scheduler.submit(run.lane(NESTED), task, depth=1, groups=held)
+    elif NESTED in run.requested:  # the whole listing came nested, complete
+        emit_gap(run, NESTED, Scope(user_id), "", emit)
 
 
 def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence[Group]) -> None:
-    """One listing per month window the user could have hosted in; skips recorded; old skips revisited."""
-    user_id = str(user["id"])
-    names = [n for n in (name, "meeting_participants" if name == "meeting_instances" else "") if n]
+    """One listing per month window the user could have hosted in; skips recorded; old skips revisited.
+    The stream's children follow its windows: their trackers note the same skips."""
+    stream = BY_NAME[name]
+    user_id = key_of(BY_NAME[USERS], user)
+    names = [name, *(c.name for c in children_of(name))]
     trackers = [run.trackers[n] for n in names if n in run.trackers]
     months: dict[tuple[int, int], Window] = {}
     for tracker in trackers:
@@ -271,13 +290,12 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
                 tracker.note_skip(user_id, window)
             continue
         held = [g for g in groups if g.tag in names and g.month == month]
-        if name == "meeting_instances" and finds_webinars(run, user):
-            held += [g for g in groups if g.tag in WEBINAR_FAMILY]
+        if stream.lists_also and finds_others(run, stream, user):
+            held += family(groups, (stream.lists_also,))
         run.outstanding.claim(name, Scope(user_id, window.start, window.end))
-        run.scheduler.submit(
-            run.lane(name), _bind(listing_task, run, name, user_id, window, held), depth=1, groups=held
-        )
-    floor = report_floor(run.today) if BY_NAME[name].windowing == "report_month" else None
+        task = partial(listing_task, run=run, name=name, key=user_id, window=window, groups=held)
+        run.scheduler.submit(run.lane(name), task, depth=1, groups=held)
+    floor = report_floor(run.today) if stream.windowing == "report_month" else None
     revisit: dict[tuple[int, int], Window] = {}
     for tracker in trackers:
         for window in revisit_windows(tracker.skipped, user, floor, run.today):
@@ -295,18 +313,16 @@ def windowed_user(run: Run, name: str, user: Mapping[str, Any], groups: Sequence
     done = Group(f"revisit {user_id}", on_done=forget_skip)
     for window in sorted(revisit.values()):
         run.outstanding.claim(name, Scope(user_id, window.start, window.end))
-        run.scheduler.submit(
-            run.lane(name),
-            _bind(listing_task, run, name, user_id, window, held),
-            depth=1,
-            groups=[done, *held],
-        )
+        task = partial(listing_task, run=run, name=name, key=user_id, window=window, groups=held)
+        run.scheduler.submit(run.lane(name), task, depth=1, groups=[done, *held])
 
 
-def finds_webinars(run: Run, user: Mapping[str, Any]) -> bool:
-    """Whether ``user``'s meeting report is read for webinars too: a webinar stream is synced, and the
-    user may host webinars."""
-    return any(name in run.trackers for name in WEBINAR_FAMILY) and may_host_webinars(user)
+def finds_others(run: Run, stream: Stream, user: Mapping[str, Any]) -> bool:
+    """Zoom exception: whether ``user``'s listing of ``stream`` is read for the items it lists for
+    ``stream.lists_also`` (the webinars in the meeting report): a stream of that family is synced, and
+    the user may host webinars."""
+    assert stream.lists_also is not None
+    return any(name in run.trackers for name in family_of(stream.lists_also)) and may_host_webinars(user)
 
 
 def may_host_webinars(user: Mapping[str, Any]) -> bool:
@@ -314,201 +330,265 @@ def may_host_webinars(user: Mapping[str, Any]) -> bool:
     return user.get("status") != "pending" and user.get("type") in (2, "2", None)
 
 
+# ---- the generic listing of one stream for one parent key ----------------------------------------------
+
+
 def listing_task(
-    emit: Emit, run: Run, name: str, user_id: str, window: Window, groups: Sequence[Group]
+    emit: Emit,
+    *,
+    run: Run,
+    name: str,
+    key: str,
+    groups: Sequence[Group],
+    window: Window | None = None,
+    after: str | None = None,
 ) -> None:
-    on_records = None
-    if name == "meeting_instances" and "meeting_participants" in run.requested:
-        on_records = _instances_handler(run, own(groups, "meeting_participants"))
-    webinar_groups = [g for g in groups if g.tag in WEBINAR_FAMILY]
+    """The listing of ``name`` for the parent key ``key`` (in ``window`` if it is windowed; from the
+    GraphQL cursor ``after`` when a first page came nested); its records spawn the stream's children."""
+    stream = BY_NAME[name]
+    values = window.params() if window else {}
+    label = _resource(stream, key)
+    unit = Unit(
+        stream=stream,
+        resource=f"{label} {window}" if window else label,
+        variables={stream.parent_param: key, **values, **({"after": after} if after else {})},
+        path_params={stream.parent_param: key},
+        params=values,
+        context={stream.context_key: key},
+        emit_pages=name in run.requested,
+        gap=(Scope(key, window.start, window.end) if window else Scope(key)) if leaves_gaps(stream) else None,
+    )
+    on_records = children_handler(run, stream, key, groups)
+    others = family(groups, (stream.lists_also,)) if stream.lists_also else []
     served_by_rest: list[bool] = []
 
-    def on_webinars(records: list[dict[str, Any]]) -> None:
+    def on_others(records: list[dict[str, Any]]) -> None:
         served_by_rest.append(True)
         for record in records:
-            past_webinar(run, record, user_id, webinar_groups)
+            listed_elsewhere(run, stream, record, key, others)
 
-    unit = Unit(
-        BY_NAME[name],
-        f"user {user_id} {window}",
-        {"userId": user_id, **window.params()},
-        {"userId": user_id},
-        window.params(),
-        {"host_id": user_id},
-        name in run.requested,
-        Scope(user_id, window.start, window.end),
-    )
-    finding = bool(webinar_groups)
-    fetch_unit(run, unit, emit, on_records, on_others=on_webinars if finding else None)
-    if finding and not served_by_rest:
-        webinar_report_task(emit, run, user_id, window, webinar_groups)
+    fetch_unit(run, unit, emit, on_records, on_others=on_others if others else None)
+    if others and window is not None and not served_by_rest:
+        others_report_task(emit, run=run, stream=stream, key=key, window=window, groups=others)
 
 
-def webinar_report_task(emit: Emit, run: Run, user_id: str, window: Window, groups: Sequence[Group]) -> None:
-    """The webinars in ``user_id``'s meeting report for ``window`` (types 5, 6, 9), when GraphQL served
-    the meetings: webinars that ended for good drop out of ``GET /users/{id}/webinars``, and this report
-    (six months back) is where Zoom still lists their instances. One Heavy call per licensed user and
-    month; its meetings are left alone (GraphQL gave them, one-participant ones included)."""
-    endpoint = BY_NAME["meeting_instances"].rest[0]
-    try:
-        for page in rest.fetch_pages(run.client, endpoint, {"userId": user_id}, window.params()):
-            for record in page.others:
-                past_webinar(run, record, user_id, groups)
-    except (ResourceError, PaginationError) as exc:
-        where = f"webinars in the meeting report of user {user_id} {window}"
-        emit(skip(run, "webinar_instances", where, exc))
-
-
-def past_webinar(run: Run, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]) -> None:
-    """A webinar instance the meeting report lists: fetched like one found through its webinar, once.
-    Only what ``GET /past_webinars/{id}/instances`` gives of it is kept (uuid, start time): the report's
-    meeting fields would make the row's columns depend on which listing found the instance first."""
-    webinar_id = str(record.get("id") or "")
-    if webinar_id:
-        listed = {"uuid": record.get("uuid"), "start_time": record.get("start_time")}
-        submit_webinar_instance(run, webinar_id, host_id, listed, groups)
-
-
-def _instances_handler(run: Run, groups: Sequence[Group]) -> Any:
-    tracker = run.trackers["meeting_participants"]
+def children_handler(run: Run, stream: Stream, key: str, groups: Sequence[Group]) -> OnRecords | None:
+    """What each page of ``stream``'s listing for ``key`` spawns: None when no child is active."""
+    if not any(c.name in run.active for c in children_of(stream.name)):
+        return None
 
     def on_records(records: list[dict[str, Any]]) -> None:
         for record in records:
-            uuid = str(record.get("uuid") or "")
-            if not uuid:
-                continue
-            digest = digest_of(record)
-            if tracker.is_new(uuid, digest) and run.claim("meeting_participants", uuid):
-                run.scheduler.submit(
-                    run.lane("meeting_participants"),
-                    _bind(child_key_task, run, "meeting_participants", uuid, digest, day_of(record), False),
-                    depth=2,
-                    groups=groups,
-                )
+            spawn_children(run, stream, record, key, groups)
 
     return on_records
 
 
-def child_key_task(
-    emit: Emit, run: Run, name: str, key: str, digest: str | None, day: date | None, settled_only: bool
+def spawn_children(
+    run: Run, stream: Stream, record: Mapping[str, Any], parent_key: str, groups: Sequence[Group]
 ) -> None:
-    """The rows of one instance (participants, absentees); ``done_keys`` once they are all emitted."""
+    """The children of one record of ``stream``: listed for its key, or fetched once per key."""
+    key = key_of(stream, record)
+    if not key:
+        return
+    for child in children_of(stream.name):
+        name = child.name
+        if name not in run.active:
+            continue
+        depth = depth_of(child)
+        if child.refetch == "changed":
+            tracker, digest = run.trackers.get(name), digest_of(record)
+            if tracker is not None and tracker.is_new(key, digest) and run.claim(name, key):
+                task = partial(child_key_task, run=run, name=name, key=key, digest=digest, day=day_of(record))
+                run.scheduler.submit(run.lane(name), task, depth=depth, groups=own(groups, name))
+        elif child.refetch == "ended" and child.details is None:
+            submit_ended(run, child, key, day_of(record), groups)
+        elif run.claim(f"list {name}", key):
+            held = family(groups, (name,))
+            if child.details is not None:  # Zoom: instances do not name their host; the listing does
+                host = str(record.get("host_id") or parent_key)
+                task = partial(instances_task, run=run, name=name, key=key, groups=held, host=host)
+            else:
+                task = partial(listing_task, run=run, name=name, key=key, groups=held)
+            run.scheduler.submit(run.lane(name), task, depth=depth, groups=held)
+
+
+def submit_ended(run: Run, child: Stream, key: str, day: date | None, groups: Sequence[Group]) -> None:
+    """``child`` for a parent that ended for good: once per key, while the key is not done."""
+    tracker = run.trackers.get(child.name)
+    if tracker is None or not tracker.is_new(key, "ended") or not run.claim(child.name, key):
+        return
+    task = partial(
+        child_key_task, run=run, name=child.name, key=key, digest="ended", day=day, settled_only=True
+    )
+    run.scheduler.submit(run.lane(child.name), task, depth=depth_of(child), groups=own(groups, child.name))
+
+
+def child_key_task(
+    emit: Emit,
+    *,
+    run: Run,
+    name: str,
+    key: str,
+    digest: str | None,
+    day: date | None,
+    settled_only: bool = False,
+) -> None:
+    """The rows of one parent key (an instance's participants, absentees); ``done_keys`` once they are all
+    emitted."""
     stream = BY_NAME[name]
     unit = Unit(
-        stream,
-        f"{stream.context_key} {key}",
-        {"meetingId": key},
-        {stream.parent_param: key},
-        {},
-        {stream.context_key: key},
+        stream=stream,
+        resource=f"{stream.context_key} {key}",
+        variables={stream.parent_param: key},
+        path_params={stream.parent_param: key},
+        context={stream.context_key: key},
         gap=Scope(key),
     )
     if fetch_unit(run, unit, emit):
         emit(run.trackers[name].key_done(key, digest, day, settled_only=settled_only))
 
 
-# ---- webinars ------------------------------------------------------------------------------------------
+# ---- a stream with details: the instances of a webinar -------------------------------------------------
 
 
-def webinars_task(emit: Emit, run: Run, user_id: str, groups: Sequence[Group]) -> None:
-    wanted = any(name in run.active for name in WEBINAR_FAMILY)
+def instances_task(emit: Emit, *, run: Run, name: str, key: str, groups: Sequence[Group], host: str) -> None:
+    """The listing of a stream with ``details`` for ``key``: not emitted itself; each record gets its
+    details and its children once (``submit_settled``). ``host``: Zoom exception, see the module docstring."""
+    stream = BY_NAME[name]
 
     def on_records(records: list[dict[str, Any]]) -> None:
         for record in records:
-            webinar_id = str(record.get("id") or "")
-            host_id = str(record.get("host_id") or user_id)
-            if wanted and webinar_id and run.claim("webinar", webinar_id):
-                run.scheduler.submit(
-                    run.lane("webinar_instances"),
-                    _bind(webinar_instances_task, run, webinar_id, host_id, groups),
-                    depth=2,
-                    groups=[g for g in groups if g.tag in WEBINAR_FAMILY],
-                )
+            submit_settled(run, stream, key, dict(record), groups, host=host)
 
     unit = Unit(
-        BY_NAME["webinars"],
-        f"user {user_id}",
-        {},
-        {"userId": user_id},
-        {},
-        {"host_id": user_id},
-        "webinars" in run.requested,
+        stream=stream,
+        resource=_resource(stream, key),
+        path_params={stream.parent_param: key},
+        emit_pages=False,
     )
     fetch_unit(run, unit, emit, on_records)
 
 
-def webinar_instances_task(
-    emit: Emit, run: Run, webinar_id: str, host_id: str, groups: Sequence[Group]
+def submit_settled(
+    run: Run, stream: Stream, parent_key: str, record: dict[str, Any], groups: Sequence[Group], *, host: str
 ) -> None:
-    stream = BY_NAME["webinar_instances"]
-
-    def on_records(records: list[dict[str, Any]]) -> None:
-        for record in records:
-            submit_webinar_instance(run, webinar_id, host_id, dict(record), groups)
-
-    unit = Unit(stream, f"webinar {webinar_id}", {}, {"webinarId": webinar_id}, {}, {}, False)
-    fetch_unit(run, unit, emit, on_records)
-
-
-def submit_webinar_instance(
-    run: Run, webinar_id: str, host_id: str, record: dict[str, Any], groups: Sequence[Group]
-) -> None:
-    """The details, participants and absentees of one ended webinar instance, each once per run and only
-    while not fetched before (whichever listing found it: its webinar's instances, or a meeting report)."""
-    uuid = str(record.get("uuid") or "")
-    if not uuid:
+    """The details and the children of one record of ``stream`` that ended for good, each once per run
+    and only while not fetched before (whichever listing found it)."""
+    key = key_of(stream, record)
+    if not key:
         return
     day = day_of(record)
-    for name in WEBINAR_FAMILY:
-        tracker = run.trackers.get(name)
-        if tracker is None or not tracker.is_new(uuid, "ended") or not run.claim(name, uuid):
-            continue
-        if name == "webinar_instances":
-            task = _bind(webinar_details_task, run, webinar_id, host_id, record, day)
-        else:
-            task = _bind(child_key_task, run, name, uuid, "ended", day, True)
-        run.scheduler.submit(run.lane(name), task, depth=3, groups=own(groups, name))
+    tracker = run.trackers.get(stream.name)
+    if tracker is not None and tracker.is_new(key, "ended") and run.claim(stream.name, key):
+        task = partial(
+            details_task, run=run, name=stream.name, parent_key=parent_key, host=host, record=record, day=day
+        )
+        run.scheduler.submit(
+            run.lane(stream.name), task, depth=depth_of(stream) + 1, groups=own(groups, stream.name)
+        )
+    for child in children_of(stream.name):
+        if child.refetch == "ended" and child.details is None:
+            submit_ended(run, child, key, day, groups)
 
 
-def webinar_details_task(
-    emit: Emit, run: Run, webinar_id: str, host_id: str, instance: dict[str, Any], day: date | None
+def details_task(
+    emit: Emit,
+    *,
+    run: Run,
+    name: str,
+    parent_key: str,
+    host: str,
+    record: dict[str, Any],
+    day: date | None,
 ) -> None:
-    """A webinar instance as its report tells it; the bare listing item if the report is not there. Neither
-    names the host, so ``host_id`` comes from the webinar listing that led here."""
-    stream = BY_NAME["webinar_instances"]
-    uuid = str(instance["uuid"])
-    assert stream.details is not None
-    record, request, complete = dict(instance), f"GET /v2/past_webinars/{webinar_id}/instances", False
+    """A record as its details tell it (a webinar instance's report); the bare listing item if the
+    details are not there. Neither names the host: ``host`` comes from the listing that led here."""
+    stream = BY_NAME[name]
+    assert stream.details is not None and stream.parent is not None
+    parent = BY_NAME[stream.parent]
+    key = key_of(stream, record)
+    listing = stream.rest[0].render({stream.parent_param: parent_key})
+    found, request, complete = dict(record), f"GET /v2{listing}", False
     if not run.sources.serves(stream.details):  # no report on Free: the listing item is all there is
         complete = True
     else:
         try:
-            request, detail = rest.fetch_detail(run.client, stream.details, {"webinarId": uuid})
-            record.update(detail or {})
+            request, detail = rest.fetch_detail(run.client, stream.details, {stream.parent_param: key})
+            found.update(detail or {})
             complete = True
         except ResourceError as exc:
-            emit(skip(run, stream.name, f"webinar_uuid {uuid} report", exc))
-    record.setdefault("id", int(webinar_id) if webinar_id.isdigit() else webinar_id)
-    record["uuid"] = uuid
-    if not record.get("host_id"):
-        record["host_id"] = host_id
-    emit(Page(stream.name, run.account_id, "rest", request, _now(), [record], {"webinar_id": webinar_id}))
+            emit(skip(run, stream.name, f"{stream.name} {key} details", exc))
+    found.setdefault(parent.keys[0], int(parent_key) if parent_key.isdigit() else parent_key)
+    found[stream.keys[0]] = key
+    if not found.get("host_id"):
+        found["host_id"] = host
+    emit(
+        Page(stream.name, run.account_id, "rest", request, _now(), [found], {stream.context_key: parent_key})
+    )
     if complete:
-        emit(run.trackers[stream.name].key_done(uuid, "ended", day, settled_only=True))
+        emit(run.trackers[stream.name].key_done(key, "ended", day, settled_only=True))
+
+
+# ---- Zoom exception: the webinars the meeting report lists ---------------------------------------------
+
+
+def others_report_task(
+    emit: Emit, *, run: Run, stream: Stream, key: str, window: Window, groups: Sequence[Group]
+) -> None:
+    """The items of ``stream.lists_also`` in the user's REST listing of ``stream`` for ``window``, when
+    GraphQL served the stream itself: webinars that ended for good drop out of ``GET /users/{id}/webinars``,
+    and the meeting report (six months back) is where Zoom still lists their instances. One Heavy call per
+    licensed user and month; its meetings are left alone (GraphQL gave them, one-participant ones
+    included)."""
+    endpoint = stream.rest[0]
+    try:
+        for page in rest.fetch_pages(run.client, endpoint, {stream.parent_param: key}, window.params()):
+            for record in page.others:
+                listed_elsewhere(run, stream, record, key, groups)
+    except (ResourceError, PaginationError) as exc:
+        assert stream.lists_also is not None
+        where = f"{stream.lists_also} in the report of user {key} {window}"
+        emit(skip(run, stream.lists_also, where, exc))
+
+
+def listed_elsewhere(
+    run: Run, stream: Stream, record: Mapping[str, Any], host_id: str, groups: Sequence[Group]
+) -> None:
+    """An item of ``stream.lists_also`` (a webinar instance the meeting report lists): fetched like one
+    found through its own parent, once. Only what the instances listing gives of it is kept (uuid, start
+    time): the report's meeting fields would make the row's columns depend on which listing found it."""
+    assert stream.lists_also is not None
+    target = BY_NAME[stream.lists_also]
+    parent_key = str(record.get("id") or "")
+    if parent_key:
+        listed = {"uuid": record.get("uuid"), "start_time": record.get("start_time")}
+        submit_settled(run, target, parent_key, listed, groups, host=host_id)
 
 
 # ---- account-wide windows ------------------------------------------------------------------------------
 
 
-def account_window_task(emit: Emit, run: Run, name: str, window: Window) -> None:
+def account_window_task(emit: Emit, *, run: Run, name: str, window: Window) -> None:
     stream = BY_NAME[name]
     if stream.windowing == "year_month":
         values: dict[str, Any] = {"year": window.start.year, "month": window.start.month}
         resource = f"{window.start.year}-{window.start.month:02d}"
     else:
         values, resource = window.params(), str(window)
-    unit = Unit(stream, resource, values, {}, values, {}, gap=Scope("", window.start, window.end))
+    unit = Unit(
+        stream=stream,
+        resource=resource,
+        variables=values,
+        params=values,
+        gap=Scope("", window.start, window.end),
+    )
     fetch_unit(run, unit, emit)
+
+
+def _resource(stream: Stream, key: str) -> str:
+    """How a skip names the parent a listing is for: "user abc", "webinar 123"."""
+    return f"{(stream.parent or stream.name).removesuffix('s')} {key}"
 
 
 def _now() -> datetime:

@@ -9,19 +9,19 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from etl.errors import PaginationError, ResourceError
 from etl.extract.fetch import skip
+from etl.extract.run import Run
 from etl.extract.scheduler import Emit
 from etl.records import Page, SourceChoice
 from etl.sources import rest
 from etl.streams import BY_NAME
 
-if TYPE_CHECKING:
-    from etl.extract.engine import Run
-
 log = logging.getLogger(__name__)
+
+USERS = "users"  # the stream these repairs are for: a Zoom exception (see etl.extract.jobs)
 
 
 def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> None:
@@ -32,7 +32,7 @@ def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> N
     every run. The id is set on the record itself, before the page is emitted, so ``raw.pages`` holds it
     and ``rebuild`` needs no API call. A lookup Zoom refuses leaves the record as listed: it is recorded
     as a skip, and normalization rejects the row for its missing key (its payload kept)."""
-    endpoint = BY_NAME["users"].details
+    endpoint = BY_NAME[USERS].details
     assert endpoint is not None
     for user in users:
         email = user.get("email")
@@ -41,7 +41,7 @@ def identify_pending(run: Run, emit: Emit, users: Sequence[dict[str, Any]]) -> N
         try:
             _, detail = rest.fetch_detail(run.client, endpoint, {"userId": email})
         except ResourceError as exc:
-            emit(skip(run, "users", "a pending user's id (GET /users/{email})", exc))
+            emit(skip(run, USERS, "a pending user's id (GET /users/{email})", exc))
             continue
         found = detail.get("id") if detail else None
         if isinstance(found, str) and found:
@@ -58,12 +58,12 @@ def reconcile_users(
     (one Medium call of one record each) is compared with what GraphQL listed; a status it listed fewer of
     is listed again on REST, whose users then get their per-user work like any other (once per run).
     What was seen is recorded with the run's source of the stream (``_etl.sources.reason``)."""
-    endpoint = BY_NAME["users"].rest[0]
+    endpoint = BY_NAME[USERS].rest[0]
     counting = replace(endpoint, page_size=1)
-    emit_pages = "users" in run.requested
+    emit_pages = USERS in run.requested
     seen: list[str] = []
     missing: list[str] = []
-    for ((_, status),) in BY_NAME["users"].fanout:
+    for ((_, status),) in BY_NAME[USERS].fanout:
         try:
             first = next(iter(rest.fetch_pages(run.client, counting, {}, {"status": status})))
             total = first.body.get("total_records")
@@ -75,14 +75,12 @@ def reconcile_users(
                 on_users(page.records)
                 if emit_pages:
                     emit(
-                        Page(
-                            "users", run.account_id, "rest", page.request, datetime.now(UTC), page.records, {}
-                        )
+                        Page(USERS, run.account_id, "rest", page.request, datetime.now(UTC), page.records, {})
                     )
         except (ResourceError, PaginationError) as exc:
-            emit(skip(run, "users", f"{status} users on REST (GET /users?status={status})", exc))
+            emit(skip(run, USERS, f"{status} users on REST (GET /users?status={status})", exc))
     reason = f"GraphQL users listed {', '.join(seen)} (REST's totals)"
     if missing:
         reason += f"; {' and '.join(missing)} users listed with REST"
         log.info("account %s: %s", run.account_id, reason)
-    emit(SourceChoice("users", run.account_id, run.sources.source("users"), reason))
+    emit(SourceChoice(USERS, run.account_id, run.sources.source(USERS), reason))

@@ -80,7 +80,32 @@ def write(
     gaps: Sequence[Gap] = (),
 ) -> LoadResult:
     """``commit`` without ``adopt``: touches only the connection and the run's counters, so it may run
-    on a loader thread while the caller normalizes the next batch (see ``etl.load.background``)."""
+    on a loader thread while the caller normalizes the next batch (see ``etl.load.background``). Holds
+    ``wh.busy`` throughout: the loads of accounts synced at once into one warehouse take turns."""
+    with wh.busy:
+        return _write(
+            wh,
+            run_id,
+            normalized,
+            pages=pages,
+            checkpoints=checkpoints,
+            skips=skips,
+            sources=sources,
+            gaps=gaps,
+        )
+
+
+def _write(
+    wh: Warehouse,
+    run_id: str,
+    normalized: Normalized | None,
+    *,
+    pages: Sequence[Page] | EncodedPages,
+    checkpoints: Sequence[Checkpoint],
+    skips: Sequence[Skip],
+    sources: Sequence[SourceChoice],
+    gaps: Sequence[Gap],
+) -> LoadResult:
     result = LoadResult(wh.next_batch_seq())
     before = wh.counters.setdefault(run_id, RunCounters())
     counters = replace(

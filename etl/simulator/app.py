@@ -351,7 +351,7 @@ class App:
             refusal = scope_refusal(self.tokens.scopes, classic, granular)
             if refusal is not None:
                 return self._finish(endpoint, None, refusal)
-        from etl.simulator.graphql import GraphQLContext
+        from etl.simulator.graphql_context import GraphQLContext
 
         with self._graphql_lock:
             self._graphql_requests += 1

@@ -21,10 +21,7 @@ for 30-item pages). Needs graphql-core 3.3 (``graphql.execution.executor.Executo
 
 from __future__ import annotations
 
-import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path as FilePath
 from typing import Any, ClassVar, cast
@@ -47,30 +44,12 @@ from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined
 
 from etl.resources import GRAPHQL_SCHEMA
+from etl.simulator.graphql_context import GraphQLContext
 from etl.simulator.graphql_resolvers import RATE_LIMIT_MESSAGE, RESOLVERS, Request
 from etl.simulator.model import Account
 
 DEFAULT_SDL = GRAPHQL_SCHEMA
 QUERY_CACHE_SIZE = 256
-
-
-@dataclass(slots=True)
-class GraphQLContext:
-    """What one GraphQL request sees: the simulated time, the account's rate limiter and the fault knobs.
-
-    ``charge(category, units)`` takes ``units`` calls of "light" | "medium" | "heavy" | "resource_intensive"
-    from the account's budget and says whether they were allowed. ``partial_error_rate`` is the probability
-    that a list item answers one selected nullable field with an ``INTERNAL_ERROR``; ``drift`` makes
-    nullable item fields come back null now and then (in GraphQL a client only gets the fields it asks for,
-    so an unknown extra key cannot appear: missing values are how drift shows).
-    """
-
-    now: datetime
-    charge: Callable[[str, int], bool]
-    rng: random.Random = field(default_factory=lambda: random.Random(0))
-    partial_error_rate: float = 0.0
-    drift: bool = False
-    users_status: str | None = None  # what ``users`` without ``status`` lists (None: every status)
 
 
 def _coerce_bigint(value: Any) -> int:

@@ -18,10 +18,11 @@ import hashlib
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from graphql import GraphQLError
 
+from etl.simulator.graphql_context import GraphQLContext
 from etl.simulator.model import (
     ID_LESS_FILE_TYPES,
     DailyUsage,
@@ -32,9 +33,6 @@ from etl.simulator.model import (
     User,
     Webinar,
 )
-
-if TYPE_CHECKING:
-    from etl.simulator.graphql import GraphQLContext
 
 T = TypeVar("T")
 

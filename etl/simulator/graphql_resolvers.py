@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from graphql import GraphQLResolveInfo
 
+from etl.simulator.graphql_context import GraphQLContext
 from etl.simulator.graphql_items import (
     daily_item,
     error,
@@ -34,9 +35,6 @@ from etl.simulator.graphql_items import (
 )
 from etl.simulator.model import Account, MeetingInstance, User
 from etl.simulator.rest.common import RECENT_MONTHS, YEAR, add_months
-
-if TYPE_CHECKING:
-    from etl.simulator.graphql import GraphQLContext
 
 T = TypeVar("T")
 

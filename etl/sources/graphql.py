@@ -54,6 +54,7 @@ from etl.http.body import screen
 from etl.records import Unreadable
 from etl.resources import GRAPHQL_SCHEMA, QUERIES
 from etl.sources.paginate import cursor_pages
+from etl.sources.rest import Category
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
@@ -98,7 +99,7 @@ def to_rest_names(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Query:
     """A GraphQL source of a stream: the query file stem, where its items are, and its rate-limit category.
 
@@ -108,7 +109,7 @@ class Query:
 
     name: str
     records_path: tuple[str, ...]
-    category: str
+    category: Category
     units: int = 1
     page_size: int = PAGE_SIZE
     nested: tuple[str, ...] = ()  # item fields whose errors the caller handles by refetching them
@@ -163,20 +164,20 @@ def fetch_pages(
     """Every page of one connection, following ``pageInfo.cursor``, under the module docstring's policy."""
     text = documents.text(query.name)
     where = f"POST {ENDPOINT} {query.name}"
-    pages: list[GraphQLPage] = []
 
-    def fetch(after: str | None) -> Mapping[str, Any]:
+    def fetch(after: str | None) -> GraphQLPage:
         # A caller may start mid-listing (a cursor from a nested connection): ``variables["after"]``.
         page_vars = {**variables, "first": query.page_size, "after": after or variables.get("after")}
-        page = _fetch_page(client, text, query, page_vars, sleep=sleep)
-        pages.append(page)
-        return {"pageInfo": {"cursor": page.cursor}, "edges": page.records}
+        return _fetch_page(client, text, query, page_vars, sleep=sleep)
 
     try:
-        for _ in cursor_pages(fetch, where=where):
-            yield pages[-1]
+        yield from cursor_pages(fetch, where=where, envelope=_connection)
     except PaginationError as exc:  # a cursor that loops: this connection cannot be listed to its end
         raise GraphQLUnavailable(f"{query.name}: {exc}", endpoint=ENDPOINT) from exc
+
+
+def _connection(page: GraphQLPage) -> Mapping[str, Any]:
+    return {"pageInfo": {"cursor": page.cursor}, "edges": page.records}
 
 
 def _fetch_page(

@@ -1,7 +1,11 @@
 """Small, paranoid paginators: they end on what Zoom says ends a listing, and raise rather than loop.
 
-Each paginator takes a ``fetch`` function (one page per call) and yields the raw page bodies in order, so
-it can be tested without HTTP. Rules, from Zoom's pagination docs (FACTS.md §1.2, §2.2):
+Each paginator takes a ``fetch`` function (one page per call) and yields what it returns, in order, so
+it can be tested without HTTP. A page may be a raw body or a richer object carrying its own request
+context (``RestPage``, ``GraphQLPage``); ``envelope`` then tells the paginator where its paging fields are,
+and the caller gets each page back whole, never through a side channel.
+
+Rules, from Zoom's pagination docs (FACTS.md §1.2, §2.2):
 
 * GraphQL connections: ``pageInfo.cursor`` is the next ``after``; ``""`` or null ends the listing, and so
   does ``hasNextPage: false`` if a server ever sends it. A cursor seen before raises ``PaginationError``.
@@ -22,11 +26,17 @@ it can be tested without HTTP. Rules, from Zoom's pagination docs (FACTS.md §1.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from etl.errors import ApiError, PaginationError, ResourceError
 
 Body = Mapping[str, Any]
+P = TypeVar("P")
+
+
+def _itself(page: Any) -> Body:
+    return page
+
 
 EXPIRED_TOKEN_CODE = 300
 MAX_RESTARTS = 3
@@ -85,14 +95,18 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def cursor_pages(fetch: Callable[[str | None], Body], *, where: str = "") -> Iterator[Body]:
-    """Yield GraphQL connection objects (``{"edges": [...], "pageInfo": {...}}``) until the cursor ends."""
+def cursor_pages(
+    fetch: Callable[[str | None], P], *, where: str = "", envelope: Callable[[P], Body] = _itself
+) -> Iterator[P]:
+    """Yield GraphQL pages until the cursor ends; ``envelope(page)`` is the connection object
+    (``{"edges": [...], "pageInfo": {...}}``)."""
     seen: set[str] = set()
     guard = _Guard(where, "edges")
     after: str | None = None
     while True:
-        connection = fetch(after)
-        yield connection
+        page = fetch(after)
+        yield page
+        connection = envelope(page)
         info = connection.get("pageInfo") or {}
         cursor = info.get("cursor")
         if not cursor or info.get("hasNextPage") is False:
@@ -105,14 +119,15 @@ def cursor_pages(fetch: Callable[[str | None], Body], *, where: str = "") -> Ite
 
 
 def token_pages(
-    fetch: Callable[[str | None], Body],
+    fetch: Callable[[str | None], P],
     *,
     where: str = "",
     max_restarts: int = MAX_RESTARTS,
     records_key: str | None = None,
-) -> Iterator[Body]:
-    """Yield REST page bodies following ``next_page_token``; restart the listing on an expired token.
-    ``records_key`` names the list of records (for the empty-page guard)."""
+    envelope: Callable[[P], Body] = _itself,
+) -> Iterator[P]:
+    """Yield REST pages following ``next_page_token``; restart the listing on an expired token.
+    ``records_key`` names the list of records (for the empty-page guard); ``envelope(page)`` is the body."""
     restarts = 0
     while True:
         seen: set[str] = set()
@@ -120,13 +135,14 @@ def token_pages(
         token: str | None = None
         while True:
             try:
-                body = fetch(token)
+                page = fetch(token)
             except ApiError as exc:
                 if not _is_expired_token(exc, token) or restarts >= max_restarts:
                     raise
                 restarts += 1
                 break  # restart from the first page
-            yield body
+            yield page
+            body = envelope(page)
             token_value = body.get("next_page_token")
             if not token_value:
                 return
@@ -138,8 +154,12 @@ def token_pages(
 
 
 def numbered_pages(
-    fetch: Callable[[str | None, int], Body], *, records_key: str, where: str = ""
-) -> Iterator[Body]:
+    fetch: Callable[[str | None, int], P],
+    *,
+    records_key: str,
+    where: str = "",
+    envelope: Callable[[P], Body] = _itself,
+) -> Iterator[P]:
     """Yield the pages of a listing whose ``page_number`` is deprecated. ``fetch(token, number)`` asks for
     the page after ``token`` when there is one, else page ``number``. Without ``page_count``,
     ``total_records`` over ``page_size`` gives the count, and failing that a full page means there may be
@@ -148,8 +168,9 @@ def numbered_pages(
     token: str | None = None
     seen: set[str] = set()
     while True:
-        body = fetch(token, number)
-        yield body
+        page = fetch(token, number)
+        yield page
+        body = envelope(page)
         records = body.get(records_key)
         if not records:
             return

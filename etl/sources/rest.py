@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from etl.http.client import ZoomClient
 
 MAX_PAGE_SIZE = 300
+Paging = Literal["token", "number", "none"]  # next_page_token, page_number (legacy), one body
+# Zoom's rate-limit labels (the OpenAPI "Rate Limit Label"), as etl.http.ratelimit names them.
+Category = Literal["light", "medium", "heavy", "resource_intensive"]
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -47,7 +50,7 @@ def encode_id(value: str | int) -> str:
     return quote(text, safe="")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Endpoint:
     """One REST GET operation as a stream uses it.
 
@@ -58,13 +61,19 @@ class Endpoint:
     Zoom's meeting report lists "past meetings and webinars", and webinars (type 5, 6, 9) are the
     webinar streams' (their participants are not served by the meeting participant endpoints): they are
     handed out apart, as ``RestPage.others``.
+
+    ``scopes`` are the operation's classic scopes (its OpenAPI ``security``), ``granular`` its granular ones
+    (the file's ``x-granular-scopes`` where it has them, Zoom's published names elsewhere): any one of either
+    family suffices. ``etl.doctor`` checks a token against them; a test checks them against the file.
     """
 
     path: str
     records_key: str | None
-    category: str
+    category: Category
+    scopes: tuple[str, ...]
+    granular: tuple[str, ...]
     params: tuple[tuple[str, str], ...] = ()
-    paging: Literal["token", "number", "none"] = "token"
+    paging: Paging = "token"
     page_size: int | None = MAX_PAGE_SIZE
     other_entities: tuple[tuple[str, tuple[object, ...]], ...] = ()
 
@@ -119,18 +128,7 @@ def fetch_pages(
     first = endpoint.query(params)
     where = f"GET {endpoint.path}"
 
-    repaired: set[int] = set()  # ids of the bodies only a lenient reading parsed
-
-    def get(query: Mapping[str, str | int]) -> tuple[str, Mapping[str, Any]]:
-        response = client.rest_get(path, query, category=endpoint.category)
-        body = response.json()
-        if not isinstance(body, Mapping):
-            body = {}
-        if response.repaired:
-            repaired.add(id(body))
-        return f"GET /v2{path}?{urlencode(query)}" if query else f"GET /v2{path}", body
-
-    def records_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def records_of(body: Mapping[str, Any], repaired: bool) -> list[dict[str, Any]]:
         if endpoint.records_key is None:
             records = [dict(body)] if body else []
         else:
@@ -141,9 +139,8 @@ def fetch_pages(
                 records = [r for r in items if not endpoint.belongs_elsewhere(r)]
             else:
                 records = list(items)
-        if id(body) in repaired:  # a record no JSON writer can store travels as an Unreadable, to rejects
-            repaired.discard(id(body))
-            return screen(records)
+        if repaired:  # a body only a lenient reading parsed: a record no JSON writer can store travels as
+            return screen(records)  # an Unreadable, to rejects
         return records
 
     def others_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -151,33 +148,34 @@ def fetch_pages(
             return []
         return [r for r in body.get(endpoint.records_key) or [] if endpoint.belongs_elsewhere(r)]
 
-    requests: list[str] = []
+    def page_of(query: Mapping[str, str | int]) -> RestPage:
+        """One request, and the page that carries its own request line out of the paginator."""
+        response = client.rest_get(path, query, category=endpoint.category)
+        body = response.json()
+        if not isinstance(body, Mapping):
+            body = {}
+        line = f"GET /v2{path}?{urlencode(query)}" if query else f"GET /v2{path}"
+        return RestPage(line, records_of(body, response.repaired), body, others_of(body))
 
-    def by_token(token: str | None) -> Mapping[str, Any]:
-        query = {**first, "next_page_token": token} if token else first
-        line, body = get(query)
-        requests.append(line)
-        return body
+    def by_token(token: str | None) -> RestPage:
+        return page_of({**first, "next_page_token": token} if token else first)
 
-    def by_number(token: str | None, number: int) -> Mapping[str, Any]:
+    def by_number(token: str | None, number: int) -> RestPage:
         if token:
-            query = {**first, "next_page_token": token}
-        else:
-            query = {**first, "page_number": number} if number > 1 else first
-        line, body = get(query)
-        requests.append(line)
-        return body
+            return page_of({**first, "next_page_token": token})
+        return page_of({**first, "page_number": number} if number > 1 else first)
 
     if endpoint.paging == "none":
-        line, body = get(first)
-        yield RestPage(line, records_of(body), body, others_of(body))
+        yield page_of(first)
     elif endpoint.paging == "number":
         key = endpoint.records_key or ""
-        for body in numbered_pages(by_number, records_key=key, where=where):
-            yield RestPage(requests[-1], records_of(body), body, others_of(body))
+        yield from numbered_pages(by_number, records_key=key, where=where, envelope=_body)
     else:
-        for body in token_pages(by_token, where=where, records_key=endpoint.records_key):
-            yield RestPage(requests[-1], records_of(body), body, others_of(body))
+        yield from token_pages(by_token, where=where, records_key=endpoint.records_key, envelope=_body)
+
+
+def _body(page: RestPage) -> Mapping[str, Any]:
+    return page.body
 
 
 def fetch_detail(

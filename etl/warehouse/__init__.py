@@ -2,7 +2,7 @@
 done keys, schema changes, rejects, skips, sources) and ``raw`` (landed pages); the writer lock.
 
     Warehouse.open(path, raw=True) -> Warehouse     (context manager; LockedError if another writer)
-    etl.warehouse.rebuild.rebuild(wh, tables=None)  rebuild core tables from raw, no API call
+    etl.rebuild.rebuild(wh, tables=None)            rebuild core tables from raw, no API call
 """
 
 from etl.warehouse.connection import RunCounters, Warehouse

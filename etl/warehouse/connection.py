@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -88,6 +89,9 @@ class Warehouse:
         self.published: Published | None = None  # set by close() when it published
         self.publish_error = ""  # set by close() when publishing failed
         self._lock = lock
+        # One thread at a time on ``conn``: accounts synced at once into this warehouse load one batch
+        # after another (DuckDB has one writer), and read their state between those loads.
+        self.busy = threading.RLock()
         self.counters: dict[str, RunCounters] = {}
         self._batch_seq = int(scalar(conn, "SELECT coalesce(max(batch_seq), 0) FROM raw.pages"))
         self._change_seq = int(scalar(conn, "SELECT coalesce(max(seq), 0) FROM _etl.schema_changes"))
@@ -316,12 +320,15 @@ class Warehouse:
         retries: int = 0,
         throttled: int = 0,
         data_as_of: datetime | None = None,
+        accounts: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Close the run's row: status (ok | partial | failed), exit code, request counts, retries, 429s,
-        and ``data_as_of``, Zoom's clock when the run began reading (the analytics' reference time)."""
+        ``data_as_of``, Zoom's clock when the run began reading (the analytics' reference time), and
+        what each of its accounts did (``etl.accounts.AccountResult.as_dict``)."""
         self.conn.execute(
             "UPDATE _etl.runs SET ended_at = ?, status = ?, exit_code = ?, requests_by_category = ?,"
-            " errors = ?, message = ?, retries = ?, throttled = ?, data_as_of = ? WHERE run_id = ?",
+            " errors = ?, message = ?, retries = ?, throttled = ?, data_as_of = ?, accounts = ?"
+            " WHERE run_id = ?",
             [
                 ended_at or datetime.now(UTC),
                 status,
@@ -332,6 +339,7 @@ class Warehouse:
                 retries,
                 throttled,
                 data_as_of,
+                orjson.dumps(list(accounts), default=str).decode(),
                 run_id,
             ],
         )

@@ -46,7 +46,8 @@ BOOKKEEPING = (
   throttled INTEGER,                  -- 429 responses received
   message VARCHAR,
   data_as_of TIMESTAMPTZ,             -- Zoom's clock when the run began reading: the data's "now"
-  schema_changes_unrecorded INTEGER   -- new fields past the cap per run and stream: counted, not recorded
+  schema_changes_unrecorded INTEGER,  -- new fields past the cap per run and stream: counted, not recorded
+  accounts JSON                       -- per account: status, exit code, error, rows, requests, seconds
 )""",
     """CREATE TABLE IF NOT EXISTS _etl.state (
   stream VARCHAR NOT NULL,
@@ -131,7 +132,7 @@ BOOKKEEPING = (
 )""",
 )
 
-# ``rebuild`` fills these, then swaps them in (see etl.warehouse.rebuild).
+# ``rebuild`` fills these, then swaps them in (see etl.rebuild).
 SHADOW = "_rebuild_"
 SHADOW_REJECTS = "_etl._rebuild_rejects"
 
@@ -152,6 +153,7 @@ def create_all(conn: duckdb.DuckDBPyConnection, contracts: Iterable[Contract]) -
         ("throttled", "INTEGER"),
         ("data_as_of", "TIMESTAMPTZ"),
         ("schema_changes_unrecorded", "INTEGER"),
+        ("accounts", "JSON"),
     ):
         conn.execute(f"ALTER TABLE _etl.runs ADD COLUMN IF NOT EXISTS {column} {kind}")  # older warehouses
     migrate_raw(conn)

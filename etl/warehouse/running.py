@@ -9,6 +9,7 @@ writer lock: a file left behind by a killed sync is recognised as such and ignor
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ class RunProgress:
 
     def __init__(self, warehouse: Path, run_id: str, streams: tuple[str, ...], started_at: datetime) -> None:
         self.path = progress_path(warehouse)
+        self._lock = threading.Lock()
         self.state: dict[str, Any] = {
             "run_id": run_id,
             "pid": os.getpid(),
@@ -65,9 +67,10 @@ class RunProgress:
         self._write()
 
     def _write(self) -> None:
-        temporary = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        temporary.write_bytes(orjson.dumps(self.state))
-        os.replace(temporary, self.path)
+        with self._lock:  # the accounts of a run write it from their own threads
+            temporary = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            temporary.write_bytes(orjson.dumps(self.state))
+            os.replace(temporary, self.path)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -11,11 +11,16 @@
 3. ``finish``: once the account's rows are committed, each event's row in ``zoom.events`` (with its
    status) is committed in a transaction of its own, and only then are the finished events removed from
    the spool; pending ones stay for the next sync.
+
+Accounts run at once (``etl.pipeline``), each on its own thread, and may share a warehouse: one
+``EventPass`` serves them all, its own state under a lock, and every read of the warehouse takes its turn
+on ``Warehouse.busy`` (never held while a page is committed: the loader's thread takes it then).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,7 +34,18 @@ from etl.records import Page
 from etl.streams import STREAMS
 from etl.warehouse.connection import Warehouse
 from etl.webhooks.spool import Entry, Spool
-from etl.webhooks.targets import FINAL, WAITS_FOR_DATA, account_of, record_of, status_of, targets_for
+from etl.webhooks.targets import (
+    EVENTS,
+    FINAL,
+    PARTICIPANTS,
+    SCHEDULED,
+    WAITS_FOR_DATA,
+    WEBINARS,
+    account_of,
+    record_of,
+    status_of,
+    targets_for,
+)
 
 log = logging.getLogger("etl.webhooks")
 
@@ -37,10 +53,11 @@ log = logging.getLogger("etl.webhooks")
 def last_full_sync(wh: Warehouse) -> datetime | None:
     """Zoom's clock when the last ok or partial sync of every stream began reading (None: never)."""
     every = {s.name for s in STREAMS}
-    rows = wh.conn.execute(
-        "SELECT streams, data_as_of FROM _etl.runs WHERE status IN ('ok', 'partial')"
-        " AND data_as_of IS NOT NULL ORDER BY data_as_of DESC"
-    ).fetchall()
+    with wh.busy:
+        rows = wh.conn.execute(
+            "SELECT streams, data_as_of FROM _etl.runs WHERE status IN ('ok', 'partial')"
+            " AND data_as_of IS NOT NULL ORDER BY data_as_of DESC"
+        ).fetchall()
     for streams, as_of in rows:
         names = orjson.loads(streams) if isinstance(streams, str) else streams
         if isinstance(names, list) and every <= set(names):
@@ -55,6 +72,7 @@ class EventPass:
         self.entries = spool.entries() if read else []
         self.summary: Counter[str] = Counter()
         self._previous: dict[str, tuple[str, int]] = {}  # id -> (status, attempts) in zoom.events
+        self.lock = threading.Lock()  # entries, summary, _previous: the accounts' threads share them
 
     def reconcile_due(self, wh: Warehouse, now: datetime) -> bool:
         last = last_full_sync(wh)
@@ -63,22 +81,25 @@ class EventPass:
     def _of(self, wh: Warehouse, account_id: str) -> list[Entry]:
         """The account's entries still to work on; finished ones (already final in ``zoom.events``) are
         removed from the spool now."""
-        mine = [e for e in self.entries if account_of(e) == account_id]
+        with self.lock:
+            mine = [e for e in self.entries if account_of(e) == account_id]
         if not mine:
             return []
-        rows = wh.conn.execute(
-            "SELECT id, status, attempts FROM zoom.events WHERE account_id = ? AND list_contains(?, id)",
-            [account_id, [e.id for e in mine]],
-        ).fetchall()
-        self._previous.update({ident: (status, int(n or 0)) for ident, status, n in rows})
+        with wh.busy:
+            rows = wh.conn.execute(
+                "SELECT id, status, attempts FROM zoom.events WHERE account_id = ? AND list_contains(?, id)",
+                [account_id, [e.id for e in mine]],
+            ).fetchall()
         todo = []
-        for entry in mine:
-            if self._previous.get(entry.id, ("", 0))[0] in FINAL:
-                self.spool.remove(entry)
-                self.entries.remove(entry)
-                self.summary["already_done"] += 1
-            else:
-                todo.append(entry)
+        with self.lock:
+            self._previous.update({ident: (status, int(n or 0)) for ident, status, n in rows})
+            for entry in mine:
+                if self._previous.get(entry.id, ("", 0))[0] in FINAL:
+                    self.spool.remove(entry)
+                    self.entries.remove(entry)
+                    self.summary["already_done"] += 1
+                else:
+                    todo.append(entry)
         return todo
 
     def targets(self, wh: Warehouse, account_id: str) -> Targets:
@@ -88,14 +109,14 @@ class EventPass:
         )
         hosts: dict[str, str] = {}
         if ids:
-            for table in ("meetings", "webinars"):
-                hosts.update(
-                    wh.conn.execute(
+            for table in (SCHEDULED, WEBINARS):
+                with wh.busy:
+                    found = wh.conn.execute(
                         f"SELECT CAST(id AS VARCHAR), host_id FROM zoom.{table}"
                         " WHERE account_id = ? AND list_contains(?, CAST(id AS VARCHAR))",
                         [account_id, ids],
                     ).fetchall()
-                )
+                hosts.update(found)
         return targets_for(entries, hosts=hosts)
 
     def finish(
@@ -114,23 +135,24 @@ class EventPass:
         if not entries:
             return
         present: dict[str, set[str]] = {}
-        for table, key in WAITS_FOR_DATA.values():
-            uuids = [str(_obj(e).get("uuid") or "") for e in entries]
-            present[table] = {
+        uuids = [str(_obj(e).get("uuid") or "") for e in entries]
+        with wh.busy:
+            for table, key in WAITS_FOR_DATA.values():
+                present[table] = {
+                    r[0]
+                    for r in wh.conn.execute(
+                        f"SELECT {key} FROM zoom.{table} WHERE account_id = ? AND list_contains(?, {key})",
+                        [account_id, uuids],
+                    ).fetchall()
+                }
+            done = {
                 r[0]
                 for r in wh.conn.execute(
-                    f"SELECT {key} FROM zoom.{table} WHERE account_id = ? AND list_contains(?, {key})",
-                    [account_id, uuids],
+                    "SELECT key FROM _etl.done_keys WHERE stream = ? AND account_id = ?"
+                    " AND list_contains(?, key)",
+                    [PARTICIPANTS, account_id, uuids],
                 ).fetchall()
             }
-        done = {
-            r[0]
-            for r in wh.conn.execute(
-                "SELECT key FROM _etl.done_keys WHERE stream = 'meeting_participants' AND account_id = ?"
-                " AND list_contains(?, key)",
-                [account_id, [str(_obj(e).get("uuid") or "") for e in entries]],
-            ).fetchall()
-        }
         records: list[dict[str, Any]] = []
         finished: list[Entry] = []
         for entry in entries:
@@ -143,18 +165,21 @@ class EventPass:
                 fetched=fetched,
                 polled=polled,
             )
-            attempts = self._previous.get(entry.id, ("", 0))[1] + 1
+            with self.lock:
+                attempts = self._previous.get(entry.id, ("", 0))[1] + 1
+                self.summary[status] += 1
             records.append(record_of(entry, status, attempts))
-            self.summary[status] += 1
             if status in FINAL:
                 finished.append(entry)
-        submit(Page("events", account_id, "webhook", "POST webhooks (spool)", now, records, {}))
+        submit(Page(EVENTS, account_id, "webhook", "POST webhooks (spool)", now, records, {}))
         for entry in finished:  # their rows and effects are committed: the spool may forget them
             self.spool.remove(entry)
-        if self.summary.get("pending"):
+        pending = sum(1 for r in records if r["status"] == "pending")
+        if pending:
             log.info(
-                "%d event(s) pending (Zoom's report not ready): the next sync tries again",
-                self.summary["pending"],
+                "account %s: %d event(s) pending (Zoom's report not ready): the next sync tries again",
+                account_id,
+                pending,
             )
 
 

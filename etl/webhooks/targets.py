@@ -24,8 +24,18 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from etl.extract.events import Targets
+from etl.extract.events import Listing, Targets
 from etl.webhooks.spool import Entry
+
+EVENTS = "events"  # the table the events land in (zoom.events: a contract, not a stream)
+
+# The streams each event touches (the mapping of Zoom's events to the registry lives here, not in
+# etl.extract): a listing of the stream for the host, with the children of what it shows.
+SCHEDULED = "meetings"  # meeting.created/updated/deleted/recovered; a recurring meeting.ended too
+INSTANCES = "meeting_instances"  # meeting.ended, for the UTC day it started (participants follow)
+PARTICIPANTS = "meeting_participants"  # a meeting.ended is applied once its participants are done too
+RECORDINGS = "recordings"  # recording.completed, for the UTC day
+WEBINARS = "webinars"  # webinar.*: their instances, details, participants, absentees, registrants
 
 MEETING_CHANGES = ("meeting.created", "meeting.updated", "meeting.deleted", "meeting.recovered")
 WEBINAR_EVENTS = (
@@ -36,7 +46,7 @@ WEBINAR_EVENTS = (
     "webinar.recovered",
 )
 WAITS_FOR_DATA = {  # event -> (table, key column) that shows it applied
-    "meeting.ended": ("meeting_instances", "uuid"),
+    "meeting.ended": (INSTANCES, "uuid"),
     "webinar.ended": ("webinar_instances", "uuid"),
     "recording.completed": ("recordings", "meeting_uuid"),
 }
@@ -74,10 +84,7 @@ def targets_for(
     """What to fetch for ``entries``; ``hosts`` maps meeting and webinar ids to their hosts (for events
     that only name the id, as ``meeting.updated`` does)."""
     users = False
-    meetings: set[str] = set()
-    instances: set[tuple[str, date]] = set()
-    recordings: set[tuple[str, date]] = set()
-    webinars: set[str] = set()
+    listings: set[Listing] = set()
     for entry in entries:
         obj = obj_of(entry)
         host = str(obj.get("host_id") or hosts.get(str(obj.get("id") or "")) or "")
@@ -86,23 +93,16 @@ def targets_for(
         if event.startswith("user."):
             users = True
         elif event == "meeting.ended" and host and day:
-            instances.add((host, day))
+            listings.add(Listing(INSTANCES, host, day))
             if obj.get("type") in (3, 8, "3", "8"):
-                meetings.add(host)
+                listings.add(Listing(SCHEDULED, host))
         elif event in MEETING_CHANGES and host:
-            meetings.add(host)
+            listings.add(Listing(SCHEDULED, host))
         elif event in WEBINAR_EVENTS and host:
-            webinars.add(host)
+            listings.add(Listing(WEBINARS, host))
         elif event == "recording.completed" and host and day:
-            recordings.add((host, day))
-    return Targets(
-        users=users,
-        meetings_of=frozenset(meetings),
-        instances_of=frozenset(instances),
-        recordings_of=frozenset(recordings),
-        webinars_of=frozenset(webinars),
-        account_streams=account_streams,
-    )
+            listings.add(Listing(RECORDINGS, host, day))
+    return Targets(users=users, listings=frozenset(listings), account_streams=account_streams)
 
 
 def status_of(

@@ -1,4 +1,4 @@
-"""Smoke run of the benchmark command (``python -m etl.bench``): every part on the tiny profile.
+"""Smoke run of the benchmark command (``python -m bench``): every part on the tiny profile.
 
 Proves the command runs end to end (simulator and syncs in their own processes, the throughput module,
 the large-profile sync, the views, the REST comparison) and that the JSON holds every figure the issue
@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.__main__ import FIGURES, PARTS, main, missing_figures, parse_parts
+from bench.throughput import STAGES, stage_costs
 from etl.analytics import load_reports
-from etl.bench.__main__ import FIGURES, PARTS, main, missing_figures, parse_parts
-from etl.bench.throughput import STAGES, stage_costs
 from etl.streams import STREAMS
 
 

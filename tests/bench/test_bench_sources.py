@@ -1,11 +1,11 @@
-"""``python -m etl.bench.sources``: one account through GraphQL and through REST, every table compared."""
+"""``python -m bench.sources``: one account through GraphQL and through REST, every table compared."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from etl.bench.sources import main
+from bench.sources import main
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The read commands (``sql``, ``status``, ``report``) answer without importing the sync's libraries: each
-costs 0.05-0.2 s at start-up, which is what made them slow (``python -m etl.bench.startup`` times them)."""
+costs 0.05-0.2 s at start-up, which is what made them slow (``python -m bench.startup`` times them)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from export_rows import ROWS, change, make_warehouse
 from etl.contracts import load_contracts
 from etl.errors import ConfigError
 from etl.export import MANIFEST, ExportResult, TableResult, export
+from etl.export.lake import META
 from etl.warehouse.reader import open_read_only
 
 FACTS_WITH_ROWS = ("meeting_instances", "meeting_participants", "daily_usage")
@@ -57,13 +58,19 @@ def warehouse_rows(warehouse: Path, table: str) -> tuple[list[str], list[tuple[A
 
 
 def files(directory: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``directory``: (inode, mtime_ns), to see what was rewritten."""
+    """Every data file under ``directory`` (not the export's bookkeeping in ``_zoom_etl*``):
+    (inode, mtime_ns), to see what was rewritten."""
     out = {}
     for path in directory.rglob("*"):
-        if path.is_file():
+        if path.is_file() and not path.relative_to(directory).parts[0].startswith("_zoom_etl"):
             stat = path.stat()
             out[path.relative_to(directory).as_posix()] = (stat.st_ino, stat.st_mtime_ns)
     return out
+
+
+def manifests(out: Path) -> dict[str, Any]:
+    """Each account's manifest, by account file name."""
+    return {p.stem: orjson.loads(p.read_bytes()) for p in (out / META / "accounts").glob("*.json")}
 
 
 def read_duckdb(out: Path, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
@@ -130,8 +137,11 @@ def test_parquet_layout_is_hive_partitioned(warehouse: Path, tmp_path: Path) -> 
         ).fetchall()
     }
     conn.close()
-    assert {p.name for p in out.iterdir() if p.is_dir()} == tables
-    assert set(orjson.loads((out / MANIFEST).read_bytes())["tables"]) == tables
+    # A folder per table with rows (a table empty for every account has none); every table in the manifests.
+    assert {p.name for p in out.iterdir() if p.is_dir()} == {*FACTS_WITH_ROWS, *DIMENSIONS_WITH_ROWS, META}
+    assert orjson.loads((out / MANIFEST).read_bytes()) == {"format": "parquet", "layout": 2}
+    assert set(manifests(out)) == {"acc1", "acc%202%2Fx%3Dy"}
+    assert all(set(m["tables"]) == tables for m in manifests(out).values())
 
 
 def test_json_columns_are_exported_as_text(warehouse: Path, tmp_path: Path) -> None:
@@ -197,7 +207,7 @@ def test_failed_export_leaves_the_previous_one_intact(warehouse: Path, tmp_path:
     out = tmp_path / "export"
     run(warehouse, "parquet", out)
     before = files(out)
-    manifest = (out / MANIFEST).read_bytes()
+    manifest = manifests(out)
     change(warehouse, *CHANGES, "UPDATE zoom.users SET email = 'new@x.com'")
     seen: list[str] = []
 
@@ -209,13 +219,9 @@ def test_failed_export_leaves_the_previous_one_intact(warehouse: Path, tmp_path:
     with pytest.raises(RuntimeError, match="disk full"):
         run(warehouse, "parquet", out, on_table=fail_after_two_tables)
     assert files(out) == before
-    assert (out / MANIFEST).read_bytes() == manifest
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".export.export.lock",
-        "export",
-        "wh.duckdb",
-        "wh.duckdb.lock",
-    ]
+    assert manifests(out) == manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export", "wh.duckdb", "wh.duckdb.lock"]
+    assert [p.name for p in (out / META / "staging").iterdir()] == []
     emails = pl.read_parquet(f"{out}/users/**/*.parquet", hive_partitioning=True)["email"].to_list()
     assert "new@x.com" not in emails
     # The next export goes through and sees the changes.
@@ -223,21 +229,6 @@ def test_failed_export_leaves_the_previous_one_intact(warehouse: Path, tmp_path:
     assert (
         "new@x.com" in pl.read_parquet(f"{out}/users/**/*.parquet", hive_partitioning=True)["email"].to_list()
     )
-
-
-def test_an_interrupted_swap_is_repaired_by_the_next_export(warehouse: Path, tmp_path: Path) -> None:
-    out = tmp_path / "export"
-    run(warehouse, "parquet", out)
-    before = files(out)
-    # A crash between the two renames of the fallback swap leaves the previous export moved aside.
-    os.rename(out, tmp_path / ".export.old")
-    (tmp_path / ".export.tmp-deadbeef").mkdir()
-    result = run(warehouse, "parquet", out)
-    assert all(t.written == 0 for t in result.tables)
-    assert {f: v for f, v in files(out).items() if f != MANIFEST} == {
-        f: v for f, v in before.items() if f != MANIFEST
-    }
-    assert not (tmp_path / ".export.old").exists() and not (tmp_path / ".export.tmp-deadbeef").exists()
 
 
 def test_tables_subset_keeps_the_other_tables(warehouse: Path, tmp_path: Path) -> None:
@@ -290,10 +281,16 @@ def test_files_a_user_put_in_the_export_survive_the_next_export(warehouse: Path,
     assert (out / "users" / "README.md").read_text() == "the users, as of the last export"
     assert (out / "dashboards" / "empty").is_dir()
     assert os.readlink(out / "latest") == "users"
-    manifest = orjson.loads((out / MANIFEST).read_bytes())
+    manifest = manifests(out)
     assert "notes.txt" not in str(manifest) and "README.md" not in str(manifest)
     # Partitions the warehouse lost are gone (their files were the export's own).
-    written = {f"{t}/{f}" for t, e in manifest["tables"].items() for p in e["partitions"] for f in p["files"]}
+    written = {
+        f"{t}/{f}"
+        for m in manifest.values()
+        for t, e in m["tables"].items()
+        for p in e["partitions"]
+        for f in p["files"]
+    }
     on_disk = {f for f in files(out) if f.endswith(".parquet")}
     assert on_disk == written
 

@@ -13,6 +13,7 @@ from export_rows import ROWS, make_warehouse
 
 from etl.cli import cli
 from etl.cli.export import export_command
+from etl.export.lake import account_locks
 
 app = type(cli)(name="zoom-etl", commands=[export_command])
 
@@ -46,7 +47,7 @@ def test_export_delta_with_tables(invoke: Callable[..., Result], tmp_path: Path)
         "delta", "--out", str(out), "--warehouse", str(warehouse), "--tables", "users,daily_usage"
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["daily_usage", "users"]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["_zoom_etl", "daily_usage", "users"]
     assert deltalake.DeltaTable(str(out / "daily_usage")).to_pyarrow_table().num_rows == len(
         ROWS["daily_usage"]
     )
@@ -72,3 +73,24 @@ def test_export_exit_codes(invoke: Callable[..., Result], tmp_path: Path) -> Non
     assert bad_format.exit_code == 2
     no_out = invoke("parquet", "--warehouse", str(warehouse))
     assert no_out.exit_code == 2 and "--out" in no_out.output
+
+
+def test_export_of_an_account_another_export_is_writing_exits_75(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    warehouse = make_warehouse(tmp_path / "wh.duckdb")
+    out = tmp_path / "lake"
+    assert invoke("parquet", "--out", str(out), "--warehouse", str(warehouse)).exit_code == 0
+    with account_locks(out, ["acc1"]):  # what a running export of account acc1 holds
+        held = invoke("parquet", "--out", str(out), "--warehouse", str(warehouse))
+    assert held.exit_code == 75 and "writing account acc1" in held.output
+    assert invoke("parquet", "--out", str(out), "--warehouse", str(warehouse)).exit_code == 0
+
+
+def test_export_vacuum_hours_must_not_be_negative(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    warehouse = make_warehouse(tmp_path / "wh.duckdb")
+    result = invoke(
+        "delta", "--out", str(tmp_path / "x"), "--warehouse", str(warehouse), "--vacuum-hours", "-1"
+    )
+    assert result.exit_code == 2 and "--vacuum-hours -1" in result.output
+    assert not (tmp_path / "x").exists()

@@ -18,9 +18,10 @@ import pytest
 
 from etl.config import AccountSettings, Secret, Settings
 from etl.errors import ConfigError
-from etl.extract import extract, plan
+from etl.extract import extract
 from etl.extract.windows import report_floor
 from etl.http.client import ZoomClient
+from etl.plan import plan
 from etl.records import Checkpoint, Gap, Page, Skip, SourceChoice
 from etl.simulator.server import RunningSimulator
 from etl.sources.graphql import QUERIES_DIR, SCHEMA_PATH, Documents

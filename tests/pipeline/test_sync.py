@@ -12,6 +12,7 @@ from etl.config import Settings
 from etl.errors import ConfigError
 from etl.extract.windows import report_floor
 from etl.pipeline import SyncOptions, plan_sync, sync
+from etl.rebuild import rebuild
 from etl.simulator.generate_participants import recording_of
 from etl.simulator.model import User
 from etl.simulator.rest.errors import ApiError
@@ -19,7 +20,6 @@ from etl.simulator.server import RunningSimulator
 from etl.streams import STREAMS
 from etl.warehouse import Warehouse
 from etl.warehouse.reader import open_read_only
-from etl.warehouse.rebuild import rebuild
 
 ALL_TABLES = {table for stream in STREAMS for table in stream.tables}
 BOOKKEEPING = ("_run_id", "_synced_at")

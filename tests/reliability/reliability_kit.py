@@ -1,5 +1,5 @@
 """What the reliability tests share: child-process syncs against an in-test simulator, and the one
-comparison that decides whether two warehouses hold the same data (``etl.bench.soak.table_diff``, which
+comparison that decides whether two warehouses hold the same data (``bench.soak.table_diff``, which
 the soak uses too).
 
 "Same data" means every table of schema ``zoom`` (core tables and their ``*_history``) holds the same
@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 from simenv import sim_environ
 
-from etl.bench.soak import child_command, history_problems, table_diff
+from bench.soak import child_command, history_problems, table_diff
 from etl.simulator.server import RunningSimulator
 
 __all__ = ["child_command", "history_problems", "table_diff"]
@@ -61,7 +61,7 @@ def run_cli(
 def run_child(
     env: Mapping[str, str], cwd: Path, *, batch_rows: int = 100, crash_at: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """A sync in a child process (``python -m etl.bench.soak child``: settings from the environment, as
+    """A sync in a child process (``python -m bench.soak child``: settings from the environment, as
     the CLI reads them) with small batches, so crash points inside a run are reachable; ``crash_at`` arms
     ``ZOOM_ETL_CRASH_AT``."""
     env = dict(env)

@@ -67,7 +67,7 @@ def test_export_during_the_first_sync_exits_75_then_exports_once_it_is_done(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["export.after_table:3", "export.before_swap"])
+@pytest.mark.parametrize("point", ["export.after_table:3", "export.before_swap", "export.mid_swap:2"])
 def test_export_killed_midway_keeps_the_previous_export_and_the_next_one_is_complete(
     point: str, fresh_sim: Callable[..., RunningSimulator], tmp_path: Path
 ) -> None:
@@ -82,17 +82,26 @@ def test_export_killed_midway_keeps_the_previous_export_and_the_next_one_is_comp
     assert sync_here(sim, warehouse).status == "ok"  # new data: the next export has work to do
     killed = run_cli(["export", "parquet", "--out", str(out)], {**env, "ZOOM_ETL_CRASH_AT": point}, tmp_path)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    assert _exported_rows(out) == before  # the previous export, whole: never half of each
+    if point == "export.mid_swap:2":  # the swap was decided: each table is whole, before or after
+        assert list((out / "_zoom_etl" / "journal").glob("*.json"))
+        with open_read_only(warehouse) as conn:
+            now = {t: conn.execute(f"SELECT count(*) FROM zoom.{t}").fetchall()[0][0] for t in before}
+        after = _exported_rows(out)
+        assert all(after.get(t) in (before[t], now[t]) for t in before), (before, after, now)
+        assert after != before  # some folder was swapped in
+    else:
+        assert _exported_rows(out) == before  # the previous export, whole: never half of each
     again = run_cli(["export", "parquet", "--out", str(out)], env, tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert_export_equals_warehouse(out, warehouse)
-    assert not list(tmp_path.glob(".export.tmp-*"))  # the crashed export's leftovers are gone
+    assert not list((out / "_zoom_etl" / "staging").iterdir())  # the crashed export's leftovers are gone
+    assert not list((out / "_zoom_etl" / "journal").iterdir())
 
 
 def _exported_rows(out: Path) -> dict[str, int]:
     conn = duckdb.connect()
     counts = {}
-    for table in sorted(p.name for p in out.iterdir() if p.is_dir()):
+    for table in sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")):
         counts[table] = conn.execute(
             f"SELECT count(*) FROM read_parquet('{out / table}/**/*.parquet', hive_partitioning = true)"
         ).fetchone()[0]  # type: ignore[index]

@@ -5,7 +5,7 @@ and ``zoom-etl status`` lists the outstanding gaps.
 The faults, each at 5% and 30%: GraphQL partial errors (items dropped from a page), GraphQL requests
 failing with no retry so streams fall back to REST mid-run, 5xx answers, connection resets and truncated
 bodies (the last three retried by the client; whatever gets through is repaired by the gaps, or was never
-lost). ``python -m etl.bench.soak --convergence`` runs the same campaign over more seeds.
+lost). ``python -m bench.soak --convergence`` runs the same campaign over more seeds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from conftest import References, sync_here
 from reliability_kit import assert_same_data, table_diff
 
-from etl.bench.soak import CLEAN_RUNS, CONVERGENCE_FAULTS
+from bench.soak import CLEAN_RUNS, CONVERGENCE_FAULTS
 from etl.simulator.server import RunningSimulator
 from etl.status import read_status
 

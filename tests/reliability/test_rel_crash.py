@@ -47,7 +47,7 @@ INCREMENTAL_POINTS = [
     "load.after_tables:1",
     "pipeline.before_analytics",
 ]
-# With the export points (test_rel_concurrency.py): 12 named points, 14 placements.
+# With the export points (test_rel_concurrency.py): 13 named points, 15 placements.
 
 
 def _crash_then_rerun(sim: RunningSimulator, warehouse: Path, workdir: Path, point: str) -> None:

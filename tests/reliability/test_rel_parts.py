@@ -10,9 +10,9 @@ from pathlib import Path
 from conftest import References, sync_here
 from reliability_kit import assert_same_data, open_read_only
 
+from etl.rebuild import rebuild
 from etl.simulator.server import RunningSimulator
 from etl.warehouse import Warehouse
-from etl.warehouse.rebuild import rebuild
 
 
 def test_parts_and_whole_batches_give_one_warehouse(

@@ -96,7 +96,7 @@ class ScriptedClient:
         return Response(200, httpx.Headers(), orjson.dumps(answer), "/v3/graphql")
 
 
-USERS = Query("users", ("users",), "medium")
+USERS = Query(name="users", records_path=("users",), category="medium")
 
 
 def page(items: list[dict], cursor: str = "", errors: list[dict] | None = None) -> dict:
@@ -159,13 +159,13 @@ def test_a_refused_token_and_a_rate_limit_pass_through() -> None:
 )
 def test_a_page_that_cannot_say_what_follows_makes_graphql_unavailable(connection: dict) -> None:
     """Ending the listing there would lose the rest of it without a word."""
-    small = Query("users", ("users",), "medium", page_size=2)
+    small = Query(name="users", records_path=("users",), category="medium", page_size=2)
     with pytest.raises(GraphQLUnavailable, match="cursor"):
         run(ScriptedClient([{"data": {"users": connection}}]), small)
 
 
 def test_a_short_last_page_without_pageinfo_ends_the_listing() -> None:
-    small = Query("users", ("users",), "medium", page_size=2)
+    small = Query(name="users", records_path=("users",), category="medium", page_size=2)
     pages, _ = run(ScriptedClient([{"data": {"users": {"edges": [{"id": "a"}]}}}]), small)
     assert [p.records for p in pages] == [[{"id": "a"}]]
 
@@ -236,7 +236,9 @@ def test_partial_page_keeps_good_items_and_names_the_missing_ones() -> None:
 
 
 def test_errors_under_a_nested_field_are_left_to_the_caller() -> None:
-    nested = Query("users_with_meetings", ("users",), "medium", nested=("meetings",))
+    nested = Query(
+        name="users_with_meetings", records_path=("users",), category="medium", nested=("meetings",)
+    )
     body = page(
         [{"id": "a", "meetings": None}],
         errors=[item_error(0, "meetings") | {"extensions": {"code": "RATE_LIMITED"}}],
@@ -250,7 +252,9 @@ def test_errors_under_a_nested_field_are_left_to_the_caller() -> None:
 def test_an_error_deep_under_a_nested_field_hands_the_field_on_as_null() -> None:
     """One of a user's nested meetings nulled by an error: the caller refetches the user's meetings whole
     (a null field) rather than keep a page that silently lost a meeting."""
-    nested = Query("users_with_meetings", ("users",), "medium", nested=("meetings",))
+    nested = Query(
+        name="users_with_meetings", records_path=("users",), category="medium", nested=("meetings",)
+    )
     meetings = {"edges": [{"id": 1}, None], "pageInfo": {"cursor": ""}}
     error = {"message": "internal", "path": ["users", "edges", 0, "meetings", "edges", 1], "extensions": {}}
     client = ScriptedClient([page([{"id": "a", "meetings": meetings}, {"id": "b"}], errors=[error])])

@@ -37,23 +37,43 @@ def test_encoded_ids_decode_back_and_never_contain_a_raw_slash(uuid: str) -> Non
 
 
 def test_render_fills_and_encodes_placeholders_and_refuses_me() -> None:
-    endpoint = Endpoint("/report/meetings/{meetingId}/participants", "participants", "heavy")
+    endpoint = Endpoint(
+        path="/report/meetings/{meetingId}/participants",
+        records_key="participants",
+        category="heavy",
+        scopes=(),
+        granular=(),
+    )
     assert (
         endpoint.render({"meetingId": "/x//y=="})
         == "/report/meetings/%252Fx%252F%252Fy%253D%253D/participants"
     )
     with pytest.raises(ValueError, match="no value"):
         endpoint.render({})
-    users = Endpoint("/users/{userId}/meetings", "meetings", "medium")
+    users = Endpoint(
+        path="/users/{userId}/meetings", records_key="meetings", category="medium", scopes=(), granular=()
+    )
     with pytest.raises(ValueError, match="Server-to-Server"):
         users.render({"userId": "me"})
 
 
 def test_query_uses_the_max_page_size_and_fixed_params() -> None:
-    endpoint = Endpoint("/users", "users", "medium", params=(("status", "active"),))
+    endpoint = Endpoint(
+        path="/users",
+        records_key="users",
+        category="medium",
+        scopes=(),
+        granular=(),
+        params=(("status", "active"),),
+    )
     assert endpoint.query({"next_page_token": "t"}) == {
         "status": "active",
         "page_size": 300,
         "next_page_token": "t",
     }
-    assert Endpoint("/report/daily", "dates", "heavy", paging="none").query() == {}
+    assert (
+        Endpoint(
+            path="/report/daily", records_key="dates", category="heavy", scopes=(), granular=(), paging="none"
+        ).query()
+        == {}
+    )

@@ -19,6 +19,7 @@ EXPECTED = {
     ("webinar_instances", "id", "webinars", "id"),
     ("webinar_participants", "webinar_uuid", "webinar_instances", "uuid"),
     ("webinar_absentees", "webinar_uuid", "webinar_instances", "uuid"),
+    ("webinar_registrants", "webinar_id", "webinars", "id"),
     ("recording_files", "meeting_uuid", "recordings", "meeting_uuid"),  # contract parent_keys
 }
 

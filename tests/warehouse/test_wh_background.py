@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
+from etl import rebuild as rebuild_module
 from etl.errors import WarehouseError
 from etl.load import BackgroundLoader, LoadResult, commit
 from etl.load import batch as load_batch
 from etl.normalize import normalize
+from etl.rebuild import rebuild
 from etl.records import Checkpoint, Page
 from etl.warehouse import Warehouse
-from etl.warehouse import rebuild as rebuild_module
 from etl.warehouse.raw import decode, encode
-from etl.warehouse.rebuild import rebuild
 
 P = "meeting_participants"
 

@@ -20,6 +20,7 @@ TABLES = {
     "webinar_instances": ("uuid",),
     "webinar_participants": ("webinar_uuid", "participant_key", "join_time"),
     "webinar_absentees": ("webinar_uuid", "id"),
+    "webinar_registrants": ("webinar_id", "id"),
     "recordings": ("meeting_uuid",),
     "recording_files": ("id",),
     "daily_usage": ("date",),

@@ -11,9 +11,9 @@ import duckdb
 from etl.contracts import load_contracts
 from etl.load import commit
 from etl.normalize import normalize
+from etl.rebuild import rebuild
 from etl.records import Page
 from etl.warehouse import Warehouse
-from etl.warehouse.rebuild import rebuild
 
 P = "meeting_participants"
 

@@ -9,9 +9,9 @@ import pytest
 from etl.errors import ConfigError
 from etl.load import commit
 from etl.normalize import normalize
+from etl.rebuild import rebuild
 from etl.records import Page, Unreadable
 from etl.warehouse import Warehouse
-from etl.warehouse.rebuild import rebuild
 
 P = "meeting_participants"
 

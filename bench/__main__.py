@@ -1,4 +1,4 @@
-"""The benchmark command: ``python -m etl.bench [--quick] [--only sync,throughput,large,analytics,economy]``.
+"""The benchmark command: ``python -m bench [--quick] [--only sync,throughput,large,analytics,economy]``.
 
 Starts the simulator (its own process), runs the parts below, prints one table with the targets beside
 the figures and the hardware above them, and writes every figure as JSON (``bench-results/bench.json``).
@@ -8,7 +8,7 @@ the figures and the hardware above them, and writes every figure as JSON (``benc
                    the limits imply, their ratio, requests by category and endpoint, 429s, peak RSS;
                 2. incremental sync after one simulated day, as a fraction of the full sync
     throughput  3. decode + normalize + load of in-memory participant pages, and rebuild from raw
-                   (``python -m etl.bench.throughput``, in its own process)
+                   (``python -m bench.throughput``, in its own process)
     large       4. full sync of the large profile, latency 0 and limits off: peak RSS, rows/s
     analytics   5. every warehouse view on the large warehouse, in ms (runs ``large`` if needed)
     economy     6. requests per stream against the API's minimum, and GraphQL against REST
@@ -33,9 +33,10 @@ from typing import Any
 
 import orjson
 
-from etl.bench.analytics import bench_analytics
-from etl.bench.economy import bench_economy
-from etl.bench.sync import BenchError, SyncRun, bench_large, bench_sync
+from bench import checkout_environ
+from bench.analytics import bench_analytics
+from bench.economy import bench_economy
+from bench.sync import BenchError, SyncRun, bench_large, bench_sync
 
 PARTS = ("sync", "throughput", "large", "analytics", "economy")
 ALIASES = {"full": "sync", "incremental": "sync", "local": "throughput", "views": "analytics"}
@@ -107,13 +108,13 @@ def hardware() -> dict[str, Any]:
 
 
 def bench_throughput(workdir: Path, rows: int) -> dict[str, Any]:
-    """Part 3, by running ``python -m etl.bench.throughput`` in its own process."""
+    """Part 3, by running ``python -m bench.throughput`` in its own process."""
     out = workdir / "throughput.json"
-    cmd = [sys.executable, "-m", "etl.bench.throughput", "--rows", str(rows), "--out", str(out)]
-    done = subprocess.run(cmd, capture_output=True, cwd=workdir, check=False)
+    cmd = [sys.executable, "-m", "bench.throughput", "--rows", str(rows), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, cwd=workdir, env=checkout_environ(), check=False)
     if done.returncode != 0 or not out.exists():
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-10:]
-        raise BenchError(f"etl.bench.throughput exited {done.returncode}:\n" + "\n".join(tail))
+        raise BenchError(f"bench.throughput exited {done.returncode}:\n" + "\n".join(tail))
     return dict(orjson.loads(out.read_bytes()))
 
 
@@ -208,7 +209,7 @@ def _run_part(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m etl.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small profiles: minutes, not the product bars")
     parser.add_argument("--only", help=f"comma-separated parts: {', '.join(PARTS)}")
     parser.add_argument(

@@ -1,6 +1,6 @@
 """Local throughput: decode + normalize + load of participant pages, and rebuild from raw.
 
-    python -m etl.bench.throughput [--rows 600000] [--batch-rows 50000] [--no-raw] [--serial] [--stages]
+    python -m bench.throughput [--rows 600000] [--batch-rows 50000] [--no-raw] [--serial] [--stages]
                                    [--out FILE]
 
 Builds realistic ``GET /report/meetings/{uuid}/participants`` page bodies (300 records each, as bytes,
@@ -38,11 +38,11 @@ from etl.load.batch import write
 from etl.normalize import normalize
 from etl.normalize.frame import text_frame
 from etl.pipeline import Batch
+from etl.rebuild import rebuild
 from etl.records import Checkpoint, Page
 from etl.warehouse import Warehouse
 from etl.warehouse.connection import scalar
 from etl.warehouse.raw import encode_pages
-from etl.warehouse.rebuild import rebuild
 
 PAGE_SIZE = 300
 STREAM = "meeting_participants"
@@ -266,9 +266,7 @@ def stage_costs(rows: int, batch_rows: int, directory: Path) -> dict[str, float]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m etl.bench.throughput", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=600_000, help="participant rows to load")
     parser.add_argument("--batch-rows", type=int, default=50_000, help="rows per load transaction")
     parser.add_argument("--no-raw", action="store_true", help="skip raw landing (and the rebuild timing)")

@@ -6,9 +6,13 @@ users per status), and only when a ``client`` is given and a requested stream is
 figure is computed. Estimates count what can be known before listing: per-user listings (after the
 "could not have hosted" rule), account-wide windows, pages of users. Children of listed things
 (participants per instance, webinar instances and their reports) are not known until their parents are
-listed: ``etl.extract.estimate`` sizes them from the warehouse's history or, on a first sync, from the
+listed: ``etl.plan.estimate`` sizes them from the warehouse's history or, on a first sync, from the
 daily usage report (``GET /report/daily``, Heavy, one call per month, only with a ``client``), as a range
 (``calls`` low, ``calls_high``); where neither is at hand the plan names them in ``unknown``.
+
+Zoom exception: the estimates are per stream by nature (which report figure sizes which stream: the daily
+usage report counts meetings and participants, not webinars), so this module, unlike ``etl.extract``,
+names streams. It sits above extraction and reuses its rules (windows, sources, the Free plan).
 
 Time: calls / (limit x share x scale) per category, the slowest category bounding the run; the high end
 adds ``PACING`` for what the run loses to pacing and latency (the bench profile's full sync took 1.02 x
@@ -26,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 from etl.config import AccountSettings, Settings
 from etl.extract.engine import stream_plan, windowing_of
-from etl.extract.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.extract.fallback import initial_choice, unavailable_on_plan
-from etl.extract.jobs import WEBINAR_FAMILY, may_host_webinars
+from etl.extract.jobs import may_host_webinars
 from etl.extract.windows import Window, cannot_have_hosted, check_since
 from etl.http.ratelimit import PLAN_LIMITS
+from etl.plan.estimate import History, Parents, fetch_daily_usage, from_daily_usage, from_history
 from etl.sources import rest
-from etl.streams import BY_NAME, STREAMS, with_ancestors
+from etl.streams import BY_NAME, STREAMS, family_of, with_ancestors
 
 if TYPE_CHECKING:
     from etl.http.client import ZoomClient
@@ -140,7 +144,7 @@ def plan(
         calls, unknown = _estimate(name, source, windows or [], users)
         if name == "users" and source == "graphql":
             calls[BY_NAME["users"].rest[0].category] += len(BY_NAME["users"].fanout)  # REST's totals
-        webinars = any(n in active for n in WEBINAR_FAMILY)
+        webinars = any(n in active for n in family_of("webinar_instances"))
         if name == "meeting_instances" and source == "graphql" and users and webinars:
             calls["heavy"] += sum(  # the meeting report, for webinars that ended for good
                 1
@@ -199,7 +203,7 @@ def _parents(
     since: date | None,
     full_refresh: bool,
 ) -> tuple[dict[str, Parents], list[str]]:
-    """The parents of the keyed child streams (``etl.extract.estimate``), and the requests that cost."""
+    """The parents of the keyed child streams (``etl.plan.estimate``), and the requests that cost."""
     if "meeting_participants" not in active and "webinar_instances" not in active:
         return {}, []
     state = states.get("meeting_participants") or states.get("meeting_instances") or {}

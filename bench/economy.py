@@ -12,6 +12,7 @@ which listings are empty). Listings as Zoom draws them:
     meeting_participants, one per instance
     webinar_participants,
     webinar_absentees
+    webinar_registrants   one per webinar and registration status
     webinar_instances     one per webinar, plus one report-details call per instance
     daily_usage           one per month (``year``/``month``)
     sign_in_activity,     one per calendar month (account-wide report, month windows)
@@ -38,7 +39,7 @@ from typing import Any
 
 import duckdb
 
-from etl.bench.sync import LARGE_CLIENT_SCALE, Simulator, SyncRun, run_sync
+from bench.sync import LARGE_CLIENT_SCALE, Simulator, SyncRun, run_sync
 from etl.streams import STREAMS, USERS_WITH_MEETINGS
 from etl.warehouse.reader import open_read_only
 
@@ -68,6 +69,7 @@ MINIMUM_SQL: dict[str, str] = {
     "FROM zoom.webinar_instances)",
     "webinar_participants": _per("webinar_participants", "webinar_uuid"),
     "webinar_absentees": _per("webinar_absentees", "webinar_uuid"),
+    "webinar_registrants": _per("webinar_registrants", "webinar_id", "status"),
     "recordings": _per("recordings", "host_id", _month("start_time")),
     "daily_usage": f"SELECT count(DISTINCT {_month('date')}) FROM zoom.daily_usage",
     "sign_in_activity": _per("sign_in_activity", _month("time")),

@@ -1,6 +1,6 @@
 """GraphQL against REST: one simulated account synced through each source, every table compared.
 
-    python -m etl.bench.sources [--profile bench] [--seed 42] [--json]
+    python -m bench.sources [--profile bench] [--seed 42] [--json]
 
 Both syncs read the same simulator (same seed, same clock), so any difference is the sources'. Per table it
 counts the keys both have, the keys only one has, and per column the rows both have whose values differ,
@@ -120,7 +120,7 @@ def run(profile: str, seed: int) -> list[TableDiff]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl.bench.sources", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.sources", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="bench")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", action="store_true")

@@ -1,6 +1,6 @@
-"""How long the read commands take to answer, against DuckDB alone: ``python -m etl.bench.startup``.
+"""How long the read commands take to answer, against DuckDB alone: ``python -m bench.startup``.
 
-    python -m etl.bench.startup [--warehouse PATH] [--runs N]
+    python -m bench.startup [--warehouse PATH] [--runs N]
 
 Each command runs ``--runs`` times in a fresh process (what a user or a script pays, imports included); the
 figure is the median wall time. The baseline is a Python process that opens the same read copy with
@@ -62,7 +62,7 @@ def _demo_warehouse(folder: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl.bench.startup", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", type=Path, help="a synced warehouse (default: a tiny demo one)")
     parser.add_argument("--runs", type=int, default=11, help="runs per command; the median is shown")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Events against polling: a day of activity synced by Zoom's webhooks, and the same day by polling.
 
-    python -m etl.bench.events [--profile bench] [--seed 42] [--hours 24] [--every 1] [--events-every 0.25]
+    python -m bench.events [--profile bench] [--seed 42] [--hours 24] [--every 1] [--events-every 0.25]
         [--warmup-days 2]
 
 One simulator, two warehouses that start from a full sync, then two warm-up days (webhooks on) that end

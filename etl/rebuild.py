@@ -15,8 +15,9 @@ the next rebuild (and by ``Warehouse.open``). Why not one transaction for everyt
 transaction's new rows in memory until it commits, so memory grew with the table (about 400 bytes a
 participant row); chunks keep it flat.
 
-This module sits above ``load`` and ``normalize`` (it orchestrates them, as the pipeline does), so
-``etl.warehouse`` does not import it: call ``etl.warehouse.rebuild.rebuild``.
+This module sits above ``load`` and ``normalize`` (it orchestrates them, as the pipeline does), so it
+lives beside ``etl.pipeline`` and not in ``etl.warehouse``, which ``load`` imports (the layers in
+pyproject.toml's ``[tool.importlinter]`` check it).
 """
 
 from __future__ import annotations

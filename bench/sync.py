@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench import checkout_environ
 from etl.simulator.clock import REFERENCE_EPOCH
 
 PLAN = "pro"
@@ -55,7 +56,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def _clean_environ() -> dict[str, str]:
     """This process's environment without any Zoom or zoom-etl setting, so none leaks into a child."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ZOOM_")}
+    return {k: v for k, v in checkout_environ().items() if not k.startswith("ZOOM_")}
 
 
 class Simulator:

@@ -1,6 +1,6 @@
 """The long reliability soak (not in CI): many rounds of "kill a sync somewhere, run it again, compare".
 
-    python -m etl.bench.soak [--rounds 30] [--profile tiny] [--seed 42] [--faults] [--batch-rows 100]
+    python -m bench.soak [--rounds 30] [--profile tiny] [--seed 42] [--faults] [--batch-rows 100]
 
 Each round picks a crash point of ``etl.crashpoints`` and a visit count at random (seeded), runs a sync in
 a child process against the built-in simulator (optionally injecting 5xx, resets, truncated and malformed
@@ -11,7 +11,7 @@ never reaches just means a clean run; it is compared too.
 
 Prints one line per round on stderr and a JSON summary on stdout; exits 1 if any round differed.
 
-    python -m etl.bench.soak --convergence [--rounds 3] [--seed 42]
+    python -m bench.soak --convergence [--rounds 3] [--seed 42]
 
 The convergence campaign (``tests/reliability/test_rel_convergence.py`` over more seeds): for each seed,
 each fault of ``CONVERGENCE_FAULTS`` at 5% and 30%, one faulty sync then at most ``CLEAN_RUNS`` fault-free
@@ -22,7 +22,7 @@ outstanding gaps in ``_etl.gaps``.
 (``tests/reliability``): identical multisets of rows in every ``zoom`` table, ignoring only ``_run_id``,
 ``_synced_at`` and, in history tables, ``valid_from``/``valid_to`` (wall-clock times of the fetch).
 
-``python -m etl.bench.soak child BATCH_ROWS`` is the child: a sync with settings from the environment
+``python -m bench.soak child BATCH_ROWS`` is the child: a sync with settings from the environment
 (exactly as ``zoom-etl sync`` reads them) and ``BATCH_ROWS`` rows per batch, which the CLI cannot set.
 """
 
@@ -42,6 +42,8 @@ from typing import Any
 
 import duckdb
 import orjson
+
+from bench import checkout_environ
 
 CLEAN_RUNS = 2  # fault-free runs after a faulty one within which the warehouse must equal a clean sync
 FaultCase = Callable[[float], tuple[dict[str, float], dict[str, Any]]]
@@ -187,14 +189,14 @@ def child(batch_rows: int) -> int:
 
 
 def child_command(batch_rows: int) -> list[str]:
-    return [sys.executable, "-m", "etl.bench.soak", "child", str(batch_rows)]
+    return [sys.executable, "-m", "bench.soak", "child", str(batch_rows)]
 
 
 # ---- the soak ------------------------------------------------------------------------------------------
 
 
 def _env(sim: Any, warehouse: Path, rate_scale: float) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOOM")}
+    env = {k: v for k, v in checkout_environ().items() if not k.startswith("ZOOM")}
     return {**env, **sim.environ(warehouse, ZOOM_ETL_RATE_SCALE=str(rate_scale))}
 
 
@@ -356,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["child"]:
         return child(int(argv[1]))
-    parser = argparse.ArgumentParser(prog="python -m etl.bench.soak", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--profile", default="tiny")
     parser.add_argument("--seed", type=int, default=42)

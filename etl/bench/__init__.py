@@ -1,1 +1,0 @@
-"""Benchmark commands: `python -m etl.bench.throughput` (local decode + normalize + load, rebuild)."""

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from simenv import sim_environ
+from simenv import RATE_SCALE, sim_environ
 
 from etl.config import Settings, load_settings
 from etl.config.model import Secret
@@ -197,3 +197,67 @@ def test_sync_events_refuses_a_partial_selection(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--events: not with --streams" in result.output
+
+
+def accounts_config(path: Path, sims: list[RunningSimulator], warehouse: Path, spool: Path) -> Settings:
+    """Settings from a config file listing ``sims`` as ``[[accounts]]`` into one warehouse, one spool."""
+    lines = [
+        f'warehouse = "{warehouse}"',
+        f"rate_scale = {RATE_SCALE}",
+        "[webhooks]",
+        f'spool = "{spool}"',
+        'reconcile_every = "7d"',
+    ]
+    for sim in sims:
+        creds = sim.credentials
+        lines += [
+            "[[accounts]]",
+            f'account_id = "{creds["account_id"]}"',
+            f'client_id = "{creds["client_id"]}"',
+            f'client_secret = "{creds["client_secret"]}"',
+            f'api_url = "{sim.base_url}"',
+            f'oauth_url = "{sim.oauth_url}"',
+            f'plan = "{sim.config.plan}"',
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return load_settings({}, {}, path)
+
+
+@pytest.mark.slow
+def test_accounts_synced_at_once_by_their_events_end_identical_to_polling(
+    simulator_factory: Callable[..., RunningSimulator],
+    receiving: tuple[RunningReceiver, Spool],
+    tmp_path: Path,
+) -> None:
+    """Two accounts run on their own threads into one warehouse, sharing the spool: each account's events
+    are targeted, recorded and consumed as its own, and the tables end as a polling sync leaves them."""
+    receiver, spool = receiving
+    sims = [
+        simulator_factory(seed=100 + i, client_id=f"client-{i}", client_secret=f"secret-{i}") for i in (0, 1)
+    ]
+    polling = accounts_config(tmp_path / "poll.toml", sims, tmp_path / "poll.duckdb", tmp_path / "unused")
+    events = accounts_config(tmp_path / "events.toml", sims, tmp_path / "events.duckdb", spool.directory)
+    assert sync(polling).exit_code == 0
+    assert sync(events, INGEST).events == {"mode": "full", "spooled": 0}
+    senders = [sim.send_webhooks(receiver.url, SECRET, duplicates=0.2) for sim in sims]
+    for sim, sender in zip(sims, senders, strict=True):
+        sim.advance(days=2)
+        assert sender.wait_idle(30)
+    assert sync(polling).exit_code == 0
+    assert sync(events, INGEST).exit_code == 0
+    for _ in range(2):
+        for sim, sender in zip(sims, senders, strict=True):
+            sim.advance(seconds=6 * 3600)
+            assert sender.wait_idle(30)
+        result = sync(events, TARGETED)
+        assert result.exit_code == 0 and result.events and result.events["mode"] == "targeted"
+        assert [a["status"] for a in result.accounts] == ["ok", "ok"]
+        assert sync(polling).exit_code == 0
+    assert differences(polling.warehouse, events.warehouse) == {}
+    stored = dict(rows(events.warehouse, "SELECT account_id, count(*) FROM zoom.events GROUP BY 1"))
+    pairs = zip(sims, senders, strict=True)
+    expected = {sim.credentials["account_id"]: sender.stats["events"] for sim, sender in pairs}
+    assert stored == expected and all(expected.values())
+    pending = rows(events.warehouse, "SELECT count(*) FROM zoom.events WHERE status = 'pending'")
+    assert len(spool) == pending[0][0]

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-dates test-dbt test-spark test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources soak serve screenshot clean
+.PHONY: demo test test-fast test-dates test-dbt test-spark test-floors check lint typecheck bench bench-quick bench-simulator bench-startup bench-sources bench-events soak serve screenshot clean
 
 # gql silently prefers httpx2 when it is importable: every venv made here checks it never is.
 NO_HTTPX2 := -c "import importlib.util, sys; sys.exit('httpx2 is installed' if importlib.util.find_spec('httpx2') else 0)"
@@ -61,7 +61,7 @@ test-floors:  ## the suite against the declared dependency floors
 	$(FLOORS_VENV)/bin/pip install -q uv
 	$(FLOORS_VENV)/bin/uv pip install -q --python $(FLOORS_VENV)/bin/python --resolution lowest-direct -e '.[dev,delta]'
 	@$(FLOORS_VENV)/bin/python $(NO_HTTPX2)
-	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|deltalake|pytest|pytest-xdist|hypothesis|jsonschema|playwright) '
+	$(FLOORS_VENV)/bin/pip list 2>/dev/null | grep -iE '^(gql|graphql-core|httpx|duckdb|polars|pyarrow|click|orjson|rich|uvicorn|deltalake|pytest|pytest-xdist|hypothesis|jsonschema|playwright) '
 	$(FLOORS_VENV)/bin/python $(PYTEST)
 
 screenshot: $(STAMP)  ## docs/report.png and docs/erd.png: the demo's pages in headless Chromium
@@ -95,6 +95,9 @@ bench-simulator: $(STAMP)  ## simulator throughput (requests/s) on this machine
 
 bench-sources: $(STAMP)  ## the bench account through GraphQL and through REST, every table compared
 	$(BIN)/python -m bench.sources --profile bench
+
+bench-events: $(STAMP)  ## a day synced by Zoom's webhooks against the same day polled (requests, freshness, tables)
+	$(BIN)/python -m bench.events --profile bench
 
 bench-startup: $(STAMP)  ## how long sql, status and report take to answer, against DuckDB alone
 	$(BIN)/python -m bench.startup

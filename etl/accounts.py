@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,9 +129,13 @@ class Target:
         started_at: datetime,
         raw: bool,
         wait: float,
+        choose: Callable[[Warehouse, tuple[str, ...]], tuple[str, ...]] | None = None,
     ) -> None:
         self.path, self.account_ids, self.run_id = path, tuple(account_ids), run_id
         self.streams, self.started_at, self.raw, self.wait = streams, started_at, raw, wait
+        # ``choose``: the run's streams in this warehouse, read from it once it is open (``sync --events``
+        # fetches what its spooled events name, unless a full reconciliation is due there)
+        self.choose = choose
         self.wh: Warehouse | None = None
         self.progress: RunProgress | None = None
         self.results: list[AccountResult] = []
@@ -152,6 +156,8 @@ class Target:
                     self.open_error = exc
                     raise
                 try:
+                    if self.choose is not None:
+                        self.streams = self.choose(wh, self.account_ids)
                     wh.start_run(self.streams, run_id=self.run_id, started_at=self.started_at)
                     self.progress = RunProgress(self.path, self.run_id, self.streams, self.started_at)
                 except BaseException:

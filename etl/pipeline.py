@@ -14,6 +14,11 @@ Accounts are synced at once, each on a thread of its own with its own client and
 their warehouses (``etl.accounts``: who opens and closes a warehouse shared by several, and how the
 accounts' outcomes make the run's). One account failing is recorded and the others go on. The analytics
 views are refreshed at the end of every sync, in every warehouse.
+
+Zoom's events (``etl.webhooks``): ``sync --events`` reads the spool and, per warehouse once it is open,
+either fetches only what the events name for each of its accounts (``etl.extract.events``) or, when the
+last full sync there is older than ``reconcile_every``, polls everything; after each account's rows are
+committed its events are recorded in ``zoom.events`` (``EventPass.finish``, on that account's thread).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -37,6 +43,7 @@ from etl.carryover import gap_counts, outstanding_gaps, pending_keys, read_histo
 from etl.config import AccountSettings, Settings
 from etl.errors import ConfigError, ZoomEtlError
 from etl.extract import extract
+from etl.extract.events import Targets, extract_targets
 from etl.http.client import ZoomClient
 from etl.load import LoadResult
 from etl.load.background import BackgroundLoader
@@ -49,6 +56,9 @@ from etl.streams import BY_NAME, STREAMS
 from etl.warehouse.connection import Warehouse
 from etl.warehouse.raw import EncodedPages, encode_pages
 from etl.warehouse.reader import open_published
+from etl.webhooks.consume import EventPass
+from etl.webhooks.spool import Spool
+from etl.webhooks.targets import EVENTS
 
 __all__ = ["Batch", "Progress", "Snapshot", "SyncOptions", "SyncResult", "plan_sync", "sync"]
 
@@ -66,6 +76,9 @@ class SyncOptions:
     batch_seconds: float = 5.0
     part_rows: int = PART_ROWS
     wait: float = 0.0  # seconds to wait for the warehouse when another process holds it
+    # Zoom's events (etl.webhooks): "off"; "ingest", a full sync that also records the spooled events;
+    # "targeted", fetch only what they name (a full sync instead when [webhooks] reconcile_every is due)
+    events: str = "off"
 
 
 @dataclass(slots=True)
@@ -90,6 +103,7 @@ class SyncResult:
     read_copy: dict[str, Any] | None = None  # the publish (path, bytes, seconds, cloned); one warehouse only
     gaps: dict[str, int] = field(default_factory=dict)  # outstanding gaps per stream when the run ended
     accounts: list[dict[str, Any]] = field(default_factory=list)  # per account (AccountResult.as_dict)
+    events: dict[str, Any] | None = None  # the spooled events: mode (targeted / full) and their statuses
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +126,7 @@ class SyncResult:
             "read_copy": self.read_copy,
             "gaps": self.gaps,
             "accounts": self.accounts,
+            **({"events": self.events} if self.events is not None else {}),
         }
 
 
@@ -241,6 +256,7 @@ def _sync_account(
     client: ZoomClient,
     reporter: Reporter,
     stop: threading.Event,
+    targets: Targets | None = None,
 ) -> None:
     wh = loader.wh
     now = client.server_now()
@@ -249,18 +265,21 @@ def _sync_account(
         states = _states(wh, account.account_id)
         pending = pending_keys(wh, account.account_id, now)
         gaps = outstanding_gaps(wh, account.account_id)
-    events = extract(
-        account,
-        client,
-        settings,
-        states,
-        streams=options.streams,
-        since=options.since,
-        full_refresh=options.full_refresh,
-        now=now,
-        pending=pending,
-        gaps=gaps,
-    )
+    if targets is not None:  # Zoom's events name what changed: fetch only that (etl.extract.events)
+        events = extract_targets(account, client, settings, states, targets, now=now)
+    else:
+        events = extract(
+            account,
+            client,
+            settings,
+            states,
+            streams=options.streams,
+            since=options.since,
+            full_refresh=options.full_refresh,
+            now=now,
+            pending=pending,
+            gaps=gaps,
+        )
     batch = Batch(wh, run_id, part_rows=options.part_rows)
     loading = True  # False once the loader failed: nothing more is handed to it
     try:
@@ -301,9 +320,13 @@ def _run_account(
     transport: httpx.BaseTransport | None,
     reporter: Reporter,
     stop: threading.Event,
+    spooled: EventPass | None = None,
+    targeted: dict[str, Targets] | None = None,
 ) -> AccountResult:
     """One account of a run, start to end, on a thread of its own; never raises for the account's own
-    failure (recorded in its result: the other accounts go on)."""
+    failure (recorded in its result: the other accounts go on). ``spooled``: Zoom's events to record once
+    the account's rows are committed; ``targeted``: per account, what its events name (filled when its
+    warehouse opened; the account absent: a full sync)."""
     result = AccountResult(account.account_id, str(target.path))
     reporter.begin(result, target)
     try:
@@ -318,9 +341,25 @@ def _run_account(
             reporter.attach(account.account_id, client)
             try:
                 with BackgroundLoader(wh) as loader:
+                    aimed = (targeted or {}).get(account.account_id)
                     _sync_account(
-                        loader, target.run_id, account, settings, options, result, client, reporter, stop
+                        loader,
+                        target.run_id,
+                        account,
+                        settings,
+                        options,
+                        result,
+                        client,
+                        reporter,
+                        stop,
+                        aimed,
                     )
+                    if spooled is not None:
+                        submit = _submitter(loader, target.run_id, result)
+                        now = client.server_now()
+                        spooled.finish(
+                            wh, submit, account.account_id, now, fetched=True, polled=aimed is None
+                        )
             finally:
                 stats = client.stats
                 result.requests_by_category = dict(stats.by_category)
@@ -356,6 +395,13 @@ def sync(
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise ConfigError(f"unknown stream(s): {', '.join(unknown)}; see `zoom-etl streams`")
+    spooled: EventPass | None = None
+    targeted: dict[str, Targets] = {}
+    choose = None
+    if options.events != "off":
+        spooled = EventPass(Spool(settings.webhooks.spool_for(settings.warehouse)), settings.webhooks)
+        if options.events == "targeted":
+            choose = _event_targets(settings, spooled, transport, tuple(names), targeted)
     started = datetime.now(UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"  # one id in every warehouse of the run
     by_path: dict[Path, list[AccountSettings]] = {}
@@ -370,6 +416,7 @@ def sync(
             started_at=started,
             raw=settings.raw_landing,
             wait=options.wait,
+            choose=choose,
         )
         for path, accounts in by_path.items()
     }
@@ -384,7 +431,16 @@ def sync(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="account") as pool:
         futures = [
             pool.submit(
-                _run_account, target_of[a.account_id], a, settings, options, transport, reporter, stop
+                _run_account,
+                target_of[a.account_id],
+                a,
+                settings,
+                options,
+                transport,
+                reporter,
+                stop,
+                spooled,
+                targeted,
             )
             for a in settings.accounts
         ]
@@ -401,7 +457,57 @@ def sync(
     for target in targets.values():
         if target.open_error is not None:
             log.error("warehouse %s not opened, its accounts not synced: %s", target.path, target.open_error)
-    return _summary(run_id, started, results, len(targets))
+    result = _summary(run_id, started, results, len(targets))
+    if spooled is not None:
+        with spooled.lock:
+            summary = dict(sorted(spooled.summary.items()))
+        result.events = {
+            "mode": "targeted" if targeted else "full",
+            **summary,
+            "spooled": len(spooled.spool),
+        }
+    return result
+
+
+def _event_targets(
+    settings: Settings,
+    spooled: EventPass,
+    transport: httpx.BaseTransport | None,
+    names: tuple[str, ...],
+    targeted: dict[str, Targets],
+) -> Callable[[Warehouse, tuple[str, ...]], tuple[str, ...]]:
+    """``Target.choose`` for ``sync --events``: once a warehouse is open, what its accounts fetch. Their
+    events' targets go into ``targeted`` (one entry per account) and the run there covers ``events`` and
+    the streams those name; when the last full sync there is older than ``reconcile_every`` (the periodic
+    reconciliation: Zoom drops an event after three failed deliveries), nothing is put in ``targeted`` and
+    the run polls ``names``. Zoom's clock is read once, before any warehouse opens."""
+    with ZoomClient(settings.accounts[0], settings, transport=transport) as client:
+        now = client.server_now()
+
+    def choose(wh: Warehouse, account_ids: tuple[str, ...]) -> tuple[str, ...]:
+        if spooled.reconcile_due(wh, now):
+            log.info(
+                "%s: the last full sync is older than reconcile_every: this sync polls everything", wh.path
+            )
+            return names
+        mine = {a: spooled.targets(wh, a) for a in account_ids}
+        targeted.update(mine)  # each account reads only its own entry, after this warehouse opened
+        wanted = {name for t in mine.values() for name in t.streams()}
+        return (EVENTS, *(s.name for s in STREAMS if s.name in wanted))
+
+    return choose
+
+
+def _submitter(loader: BackgroundLoader, run_id: str, result: AccountResult) -> Callable[[Page], None]:
+    """Commit one page on its own, and wait for it (what must be in before the spool may forget)."""
+
+    def submit(page: Page) -> None:
+        batch = Batch(loader.wh, run_id)
+        batch.add(page)
+        _flush(loader, run_id, batch, result)
+        loader.drain()
+
+    return submit
 
 
 def _summary(run_id: str, started: datetime, results: list[AccountResult], warehouses: int) -> SyncResult:

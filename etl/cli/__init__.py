@@ -29,6 +29,7 @@ COMMANDS = {
     "export": "etl.cli.export:export_command",
     "simulator": "etl.cli.simulator:simulator",
     "recordings": "etl.cli.recordings:recordings",
+    "webhooks": "etl.cli.webhooks:webhooks",
 }
 
 

@@ -88,6 +88,8 @@ def settings_from(
 
 def start_logging(settings: Settings, log_format: str | None, verbose: bool) -> None:
     secrets = [a.client_secret.reveal() for a in settings.accounts]
+    if settings.webhooks.secret_token:  # the webhook secret token is redacted like the client secrets
+        secrets.append(settings.webhooks.secret_token.reveal())
     setup_logging(log_format or settings.log_format, verbose=verbose, secrets=secrets)
 
 

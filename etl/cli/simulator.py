@@ -7,6 +7,7 @@ public built-in default (a secret you chose is never echoed).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import click
@@ -49,6 +50,11 @@ def simulator() -> None:
     type=click.FloatRange(0, 36500),
     help="Move the clock first.",
 )
+@click.option(
+    "--webhook-url",
+    default=None,
+    help="POST Zoom's webhooks here (signed with $ZOOM_WEBHOOK_SECRET_TOKEN) whenever the clock advances.",
+)
 @click.option("--client-id", default="sim-client", show_default=True)
 @click.option(
     "--client-secret", envvar="ZOOM_SIM_CLIENT_SECRET", default=PUBLIC_DEFAULT_SECRET, show_default=False
@@ -65,6 +71,7 @@ def serve_command(
     no_rate_limits: bool,
     no_graphql: bool,
     advance_days: float,
+    webhook_url: str | None,
     client_id: str,
     client_secret: str,
 ) -> None:
@@ -84,7 +91,14 @@ def serve_command(
         port=port,
     )
 
+    secret = os.environ.get("ZOOM_WEBHOOK_SECRET_TOKEN", "")
+    if webhook_url and not secret:
+        raise click.UsageError("--webhook-url: set ZOOM_WEBHOOK_SECRET_TOKEN (the secret that signs them)")
+
     def ready(running: RunningSimulator) -> None:
+        if webhook_url:
+            running.send_webhooks(webhook_url, secret)
+            click.echo(f"  webhooks: POSTed to {webhook_url} as the clock advances (POST /_sim/clock)")
         if advance_days:
             running.advance(days=advance_days)
         creds = running.credentials

@@ -27,6 +27,7 @@ from etl.cli.progress import PROGRESS_SECONDS, sync_progress
 from etl.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, LockedError, ZoomEtlError
 
 if TYPE_CHECKING:
+    from etl.config import Settings
     from etl.pipeline import SyncResult
 
 
@@ -112,6 +113,12 @@ class _SyncCommand(click.Command):
 @click.option("--streams", "streams", multiple=True, help="Streams to sync (comma-separated; default all).")
 @click.option("--since", help="Backfill from this date (YYYY-MM-DD), in month windows, resumable.")
 @click.option("--full-refresh", is_flag=True, help="Ignore watermarks; re-read everything Zoom still has.")
+@click.option(
+    "--events",
+    "events",
+    is_flag=True,
+    help="Fetch only what Zoom's spooled webhook events name (a full sync when reconcile_every is due).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan (streams, sources, windows, requests) only.")
 @click.option("--source", type=click.Choice(["auto", "graphql", "rest"]), help="Source for every stream.")
 @click.option("--rate-share", type=float, help="Share of the account's rate limits to use (0-1].")
@@ -153,6 +160,7 @@ def sync_command(
     streams: tuple[str, ...],
     since: str | None,
     full_refresh: bool,
+    events: bool,
     dry_run: bool,
     source: str | None,
     rate_share: float | None,
@@ -188,6 +196,7 @@ def sync_command(
         full_refresh=full_refresh,
         batch_rows=batch_rows,
         wait=wait,
+        events=_events_mode(events, settings, streams, since, full_refresh),
     )
     if dry_run:
         plans = plan_sync(settings, options)
@@ -216,6 +225,19 @@ def sync_command(
         exit_code = 3 if any(r.failed for r in done) else exit_code
     _print_result(result, recordings)
     sys.exit(exit_code)
+
+
+def _events_mode(
+    asked: bool, settings: Settings, streams: tuple[str, ...], since: str | None, full_refresh: bool
+) -> str:
+    """``targeted`` for ``--events``; ``ingest`` for a plain sync of every stream when a spool exists
+    (the cron sync records Zoom's events too); ``off`` otherwise."""
+    if asked:
+        if streams or since or full_refresh:
+            raise ConfigError("--events: not with --streams, --since or --full-refresh")
+        return "targeted"
+    spool = settings.webhooks.spool_for(settings.warehouse)
+    return "ingest" if spool.is_dir() and not (streams or since) else "off"
 
 
 def _print_locked(warehouse: Path, exc: LockedError) -> None:

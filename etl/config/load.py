@@ -56,6 +56,7 @@ from etl.config.values import (
     parse_timeouts,
     parse_url,
 )
+from etl.config.webhooks import parse_webhooks
 from etl.errors import ConfigError
 
 # Flag names accepted by ``load_settings``; a flag whose value is None counts as not given.
@@ -111,7 +112,8 @@ _ACCOUNT_ENV = {
 }
 _ACCOUNT_KEYS = frozenset(_ACCOUNT_ENV) | {"warehouse"}  # an account's own warehouse: file only
 _FILE_KEYS = (
-    frozenset(_SETTING_ENV) | {"accounts", "api_url", "oauth_url", "plan", "timeouts", "retry_max_seconds"}
+    frozenset(_SETTING_ENV)
+    | {"accounts", "api_url", "oauth_url", "plan", "timeouts", "retry_max_seconds", "webhooks"}
 ) - {"timeout"}
 
 
@@ -189,6 +191,7 @@ def load_settings(
         raw_landing=parse_boolean(pick("raw_landing"), True),
         config_path=path,
         warnings=tuple(filter(None, [_exposed_secret(path, file_data)])),
+        webhooks=parse_webhooks(file_data.get("webhooks"), environ, file_label),
     )
 
 

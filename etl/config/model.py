@@ -70,6 +70,23 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Zoom's events (``zoom-etl webhooks serve``, ``sync --events``); see ``etl.config.webhooks``."""
+
+    secret_token: Secret | None = None  # the app's Secret Token: signs every delivery
+    spool: Path | None = None  # None: ``<warehouse>.events/`` beside the warehouse
+    tolerance_seconds: float = 300.0  # how far x-zm-request-timestamp may be from now
+    max_body_bytes: int = 1024 * 1024
+    reconcile_every_seconds: float = (
+        86400.0  # ``sync --events`` polls everything when the last full sync is older
+    )
+    pending_hours: float = 48.0  # how long a meeting.ended waits for Zoom's report before the poll takes over
+
+    def spool_for(self, warehouse: Path) -> Path:
+        return self.spool or warehouse.with_name(warehouse.stem + ".events")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     accounts: tuple[AccountSettings, ...]
     warehouse: Path = Path("zoom_etl.duckdb")
@@ -94,6 +111,7 @@ class Settings:
     # What the user should fix but need not stop for (a config file holding a secret that every user
     # of the machine may read); the CLI prints each once, on stderr. Never holds a secret's value.
     warnings: tuple[str, ...] = ()
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     def warehouse_for(self, account: AccountSettings) -> Path:
         """The warehouse file ``account`` is synced into: its own, else the shared one."""

@@ -86,6 +86,7 @@ def extract(
     gaps: Sequence[Gap] = (),
     documents: Documents | None = None,
     scheduler_type: Callable[[Mapping[str, int]], Scheduler] = Scheduler,
+    start: Callable[[Run], None] | None = None,
 ) -> Generator[Event, None, None]:
     """Yield the events of one account's sync (see the module docstring); raises the first fatal error
     (``AuthError``, ``RateLimitError``, ``TransportError``, ``PaginationError``) after cancelling the rest.
@@ -96,7 +97,10 @@ def extract(
     previous run listed but never acknowledged with ``done_keys``. ``gaps``: the outstanding gaps earlier
     runs left (``etl.extract.gaps``), fetched again in this run. ``documents``: the GraphQL query set
     (default: ``queries/`` checked against ``schemas/zoom.graphql``). ``scheduler_type``: what runs the
-    tasks (a test passes one that also records what it is given).
+    tasks (a test passes one that also records what it is given). ``start``: what submits the first tasks
+    instead of the registry's roots, pending keys and gaps (``jobs.submit_roots``): a targeted sync's few
+    listings (``etl.extract.events``); only the streams named are then run (no parent for its keys), and
+    one of them Zoom does not serve on the plan is left out, not refused.
     """
     names = tuple(streams or settings.streams or [s.name for s in STREAMS])
     unknown = [name for name in names if name not in BY_NAME]
@@ -104,13 +108,14 @@ def extract(
         raise KeyError(f"unknown stream(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     today = now.astimezone(UTC).date()
     check_since(since, today)
-    unavailable = unavailable_on_plan(names, settings, account.plan, named=bool(streams or settings.streams))
+    named = start is None and bool(streams or settings.streams)
+    unavailable = unavailable_on_plan(names, settings, account.plan, named=named)
     for name in (n for n in names if n in unavailable):
         log.warning("account %s: %s not synced: %s", account.account_id, name, unavailable[name])
         yield SourceChoice(name, account.account_id, "none", unavailable[name])
     names = tuple(n for n in names if n not in unavailable)
-    active = frozenset(with_ancestors(names))
     requested = frozenset(names)
+    active = requested if start is not None else frozenset(with_ancestors(names))
     limits = PLAN_LIMITS[account.plan].per_second
     lanes = lane_sizes(limits, share=settings.rate_share, scale=settings.rate_scale)
     lanes = fit_lanes(lanes, settings.max_concurrency)
@@ -141,6 +146,10 @@ def extract(
             opening.extend(_track(run, stream, states.get(stream.name) or {}))
     opening.extend(jobs.expire_gaps(run))
     yield from opening
+    if start is not None:
+        start(run)
+        yield from scheduler.events()
+        return
     keys = {k: tuple(v) for k, v in pending.items()}
     for name in (
         s.name for s in keyed_streams()

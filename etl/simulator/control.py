@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -85,6 +85,8 @@ class Control:
     tokens: TokenStore
     pages: PageTokens
     limiter: RateLimiter
+    # Called with (before, after) whenever the clock advances: the webhook sender (``etl.simulator.webhooks``)
+    on_advance: list[Callable[[datetime, datetime], None]] = field(default_factory=list)
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -97,7 +99,11 @@ class Control:
         }
 
     def advance(self, *, days: float = 0, seconds: float = 0) -> datetime:
-        return self.clock.advance(timedelta(days=days, seconds=seconds))
+        before = self.clock.now()
+        after = self.clock.advance(timedelta(days=days, seconds=seconds))
+        for listener in self.on_advance:
+            listener(before, after)
+        return after
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict]:
         """Answer one ``/_sim/...`` request: (HTTP status, JSON body)."""

@@ -372,6 +372,10 @@ class GeneratedAccount:
     def all_webinar_instances(self, now: datetime) -> list[WebinarInstance]:
         return [w for w in self._webinar_instances if self._visible(w, now, False)]
 
+    def all_webinars(self) -> list[Webinar]:
+        """Every webinar definition ever generated (future ones too)."""
+        return sorted(self._webinars.values(), key=lambda w: (w.created_at, w.id))
+
     def all_definitions(self) -> list[Meeting]:
         """Every meeting definition ever generated (deleted and future ones too), as first created."""
         return sorted(self._definitions.values(), key=lambda d: (d.start_time, d.id))

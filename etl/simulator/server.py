@@ -28,6 +28,7 @@ from etl.simulator.app import App, SimulatorConfig, json_outcome
 from etl.simulator.clock import SimClock
 from etl.simulator.faults import ERROR_BODIES, FaultSettings
 from etl.simulator.model import Account
+from etl.simulator.webhooks import WebhookConfig, WebhookSender
 
 MALFORMED_TAIL = b"\n<html><body>upstream says hello</body></html>"
 
@@ -181,6 +182,7 @@ class RunningSimulator:
         self.base_url = f"http://{config.host}:{self.port}"
         self.oauth_url = self.base_url + "/oauth/token"
         app.base_url = self.base_url
+        self._senders: list[WebhookSender] = []
 
     @property
     def account(self) -> Account:
@@ -229,6 +231,14 @@ class RunningSimulator:
     def advance(self, *, days: float = 0, seconds: float = 0) -> datetime:
         return self.app.control.advance(days=days, seconds=seconds)
 
+    def send_webhooks(self, url: str, secret: str, **knobs: Any) -> WebhookSender:
+        """From now on, every clock advance POSTs what happened to ``url``, signed with ``secret``
+        (``knobs``: ``WebhookConfig`` fields: retry_scale, duplicates, bad_signatures, out_of_order)."""
+        sender = WebhookSender(self.app.raw_account, WebhookConfig(url, secret, **knobs))
+        self.app.control.on_advance.append(sender.advanced)
+        self._senders.append(sender)
+        return sender
+
     def expire_tokens(self) -> int:
         return self.app.tokens.expire_all()
 
@@ -257,6 +267,8 @@ class RunningSimulator:
         if self.app.stopping.is_set():
             return
         self.app.stopping.set()
+        for sender in self._senders:
+            sender.close()
         self._server.shutdown()
         self._server.close_open_connections()
         self._server.server_close()

@@ -27,6 +27,7 @@ TABLES = {
     "daily_usage": ("date",),
     "sign_in_activity": ("email", "time", "type"),
     "operation_logs": ("time", "operator", "action", "category_type", "operation_detail"),
+    "events": ("id",),
 }
 
 

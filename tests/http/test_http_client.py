@@ -10,7 +10,7 @@ import httpx
 import pytest
 from zoomfakes import API, SECRET, FakeClock, FakeZoom, account, bearer, settings, zoom_json
 
-from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, TransportError
+from etl.errors import ApiError, AuthError, RateLimitError, ResourceError, ScopeError, TransportError
 from etl.http import Response, ZoomClient, endpoint_template
 from etl.http.client import MAX_TOKEN_REFRESHES
 
@@ -241,7 +241,8 @@ def test_404_is_not_retried_and_keeps_code() -> None:
         (400, 3161, ResourceError),
         (400, 300, ApiError),
         (403, 200, ApiError),
-        (400, 4700, AuthError),
+        (400, 4700, ScopeError),  # an AuthError: a missing scope
+        (400, 4711, ScopeError),
     ],
 )
 def test_other_4xx_are_final(status: int, code: int, kind: type[ApiError]) -> None:

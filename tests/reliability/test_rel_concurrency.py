@@ -120,6 +120,9 @@ def assert_export_equals_warehouse(out: Path, warehouse: Path) -> None:
             ).fetchall()
         ]
         for table in tables:
+            if conn.execute(f"SELECT count(*) FROM zoom.{table}").fetchone() == (0,):
+                assert not (out / table).exists(), table  # no rows (zoom.events without webhooks): no folder
+                continue
             columns = [r[0] for r in conn.execute(f"DESCRIBE zoom.{table}").fetchall()]
             cols = ", ".join(f'"{c}"::VARCHAR' for c in columns)
             exported = f"read_parquet('{out / table}/**/*.parquet', hive_partitioning = true)"

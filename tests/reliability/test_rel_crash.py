@@ -218,14 +218,12 @@ def test_a_killed_rebuild_leaves_no_staging_table_to_export_and_the_next_open_dr
     assert exported.returncode == 0, exported.stderr[-2000:]
     tables = {orjson.loads(line)["table"] for line in exported.stdout.splitlines()}
     with open_read_only(references.full) as conn:
-        expected = {
-            name
-            for (name,) in conn.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'zoom'"
-            ).fetchall()
-        }
+        names = conn.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'zoom'").fetchall()
+        expected = {n for (n,) in names}
+        # A table with no rows (zoom.events without webhooks) is reported, but has no partition to write.
+        with_rows = {n for n in expected if conn.execute(f"SELECT count(*) FROM zoom.{n}").fetchone() != (0,)}
     folders = {p.name for p in out.iterdir() if p.is_dir()} - {"_zoom_etl"}  # the lake's bookkeeping
-    assert tables == expected and folders == expected
+    assert tables == expected and folders == with_rows
 
     assert sync_here(fresh_sim(), warehouse).status == "ok"  # opening the warehouse drops them
     with open_read_only(warehouse) as conn:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etl.config import AccountSettings, Secret
 from etl.simulator.server import RunningSimulator
 
 RATE_SCALE = 50.0  # simulator and client alike: the tiny account syncs in about a second
@@ -14,3 +15,18 @@ RATE_SCALE = 50.0  # simulator and client alike: the tiny account syncs in about
 def sim_environ(sim: RunningSimulator, warehouse: Path, **extra: str) -> dict[str, str]:
     """``ZOOM_*`` variables for ``sim``'s credentials and URLs, the warehouse path, and ``extra``."""
     return sim.environ(warehouse, **extra)
+
+
+def sim_account(
+    sim: RunningSimulator, *, secret: str | None = None, plan: str | None = None
+) -> AccountSettings:
+    """The account settings that reach ``sim`` (its credentials and URLs; another secret or plan if given)."""
+    creds = sim.credentials
+    return AccountSettings(
+        account_id=creds["account_id"],
+        client_id=creds["client_id"],
+        client_secret=Secret(secret or creds["client_secret"]),
+        api_url=sim.base_url,
+        oauth_url=sim.oauth_url,
+        plan=plan or sim.config.plan,
+    )

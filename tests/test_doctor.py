@@ -14,6 +14,7 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
+from simenv import sim_account
 from zoomspec import NEWER_THAN_THE_FILE, openapi
 
 from etl.cli.doctor import doctor_command
@@ -40,25 +41,13 @@ ORDER = ["settings", "oauth", "rest", "graphql", "scopes", "clock", "limits"]
 WRONG_SECRET = "wrong-secret-7f3a9c"
 
 
-def account_for(sim: RunningSimulator, *, secret: str | None = None) -> AccountSettings:
-    creds = sim.credentials
-    return AccountSettings(
-        account_id=creds["account_id"],
-        client_id=creds["client_id"],
-        client_secret=Secret(secret or creds["client_secret"]),
-        api_url=sim.base_url,
-        oauth_url=sim.oauth_url,
-        plan=sim.config.plan,
-    )
-
-
 def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
     return {r.name: r for r in results}
 
 
 def test_all_checks_pass_on_pro(simulator: RunningSimulator) -> None:
     simulator.clock.set(datetime.now(UTC))  # the simulator's Date is its simulated clock: make it now
-    results = run_doctor(Settings(accounts=(account_for(simulator),)))
+    results = run_doctor(Settings(accounts=(sim_account(simulator),)))
     assert [r.name for r in results] == ORDER
     checks = by_name(results)
     assert {name: r.status for name, r in checks.items()} == dict.fromkeys(ORDER, "ok"), results
@@ -72,7 +61,7 @@ def test_all_checks_pass_on_pro(simulator: RunningSimulator) -> None:
 
 def test_graphql_unavailable_is_reported_on_the_free_plan(simulator_factory: Callable[..., Any]) -> None:
     sim = simulator_factory(plan="free")
-    checks = by_name(run_doctor(Settings(accounts=(account_for(sim),))))
+    checks = by_name(run_doctor(Settings(accounts=(sim_account(sim),))))
     graphql = checks["graphql"]
     assert graphql.status == "warn"
     assert "paid account" in graphql.detail and "HTTP 403" in graphql.detail
@@ -84,18 +73,18 @@ def test_graphql_unavailable_is_reported_on_the_free_plan(simulator_factory: Cal
 
 def test_simulated_time_shows_as_clock_skew(simulator: RunningSimulator) -> None:
     simulator.clock.set(datetime.now(UTC) - timedelta(days=30))
-    clock = by_name(run_doctor(Settings(accounts=(account_for(simulator),))))["clock"]
+    clock = by_name(run_doctor(Settings(accounts=(sim_account(simulator),))))["clock"]
     assert clock.status == "warn" and "behind the local clock" in clock.detail
 
 
 def test_graphql_not_served_is_a_warning(simulator_factory: Callable[..., Any]) -> None:
     sim = simulator_factory(graphql=False)
-    graphql = by_name(run_doctor(Settings(accounts=(account_for(sim),))))["graphql"]
+    graphql = by_name(run_doctor(Settings(accounts=(sim_account(sim),))))["graphql"]
     assert graphql.status == "warn" and "HTTP 404" in graphql.detail
 
 
 def test_wrong_secret_fails_oauth_and_is_never_shown(simulator: RunningSimulator) -> None:
-    results = run_doctor(Settings(accounts=(account_for(simulator, secret=WRONG_SECRET),)))
+    results = run_doctor(Settings(accounts=(sim_account(simulator, secret=WRONG_SECRET),)))
     checks = by_name(results)
     assert checks["oauth"].status == "fail" and "invalid_client" in checks["oauth"].detail
     assert "rest" not in checks and "scopes" not in checks  # nothing to ask without a token
@@ -106,7 +95,7 @@ def test_wrong_secret_fails_oauth_and_is_never_shown(simulator: RunningSimulator
 
 def test_missing_scopes_fail_and_name_the_streams(simulator_factory: Callable[..., Any]) -> None:
     sim = simulator_factory(scopes=("user:read:admin", "meeting:read:admin", "webinar:read:admin"))
-    results = run_doctor(Settings(accounts=(account_for(sim),)))
+    results = run_doctor(Settings(accounts=(sim_account(sim),)))
     scopes = by_name(results)["scopes"]
     assert scopes.status == "fail"
     assert "report:read:admin for meeting_instances" in scopes.detail
@@ -119,7 +108,7 @@ def test_only_enabled_streams_and_their_parents_count_for_scopes(
     simulator_factory: Callable[..., Any],
 ) -> None:
     sim = simulator_factory(scopes=("user:read:admin", "meeting:read:admin"))
-    settings = Settings(accounts=(account_for(sim),), streams=("meetings",))
+    settings = Settings(accounts=(sim_account(sim),), streams=("meetings",))
     scopes = by_name(run_doctor(settings))["scopes"]
     assert scopes.status == "ok" and "2 stream(s) covered" in scopes.detail  # meetings + users
 
@@ -162,7 +151,7 @@ def test_granular_scope_table_matches_zoom_openapi_and_the_simulator() -> None:
 @pytest.mark.parametrize("family", ["classic", "granular"])
 def test_doctor_accepts_either_scope_family(simulator_factory: Callable[..., Any], family: str) -> None:
     sim = simulator_factory(scopes=family)
-    scopes = by_name(run_doctor(Settings(accounts=(account_for(sim),))))["scopes"]
+    scopes = by_name(run_doctor(Settings(accounts=(sim_account(sim),))))["scopes"]
     assert scopes.status == "ok", scopes.detail
     assert f"{len(BY_NAME)} stream(s) covered by the token's {family} scopes" in scopes.detail
 
@@ -172,7 +161,7 @@ def test_a_missing_granular_scope_is_named_in_the_granular_family(
 ) -> None:
     held = tuple(s for s in SIM_GRANULAR if s != "report:read:list_webinar_participants:admin")
     sim = simulator_factory(scopes=held)
-    results = run_doctor(Settings(accounts=(account_for(sim),)))
+    results = run_doctor(Settings(accounts=(sim_account(sim),)))
     scopes = by_name(results)["scopes"]
     assert scopes.status == "fail"
     assert (
@@ -208,7 +197,7 @@ def test_an_optional_streams_missing_scope_is_a_warning(simulator_factory: Calla
     """AI Companion summaries are optional: a token without their scope passes the doctor with a warning
     that names them (the sync records them as not synced)."""
     sim = simulator_factory(scopes=tuple(s for s in SIM_CLASSIC if not s.startswith("meeting_summary")))
-    results = run_doctor(Settings(accounts=(account_for(sim),)))
+    results = run_doctor(Settings(accounts=(sim_account(sim),)))
     scopes = by_name(results)["scopes"]
     assert scopes.status == "warn", scopes.detail
     assert "for the optional meeting_summaries (not synced)" in scopes.detail

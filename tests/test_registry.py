@@ -10,9 +10,10 @@ from functools import partial
 from typing import Any
 
 import pytest
+from simenv import sim_account
 from zoomspec import NEWER_THAN_THE_FILE, openapi
 
-from etl.config import AccountSettings, Secret, Settings
+from etl.config import Settings
 from etl.contracts import load_contracts
 from etl.extract import extract, jobs
 from etl.extract.scheduler import Emit, Group, Scheduler
@@ -130,15 +131,7 @@ def test_every_stream_is_scheduled_and_lands_pages(simulator: RunningSimulator) 
     """A full extraction against the simulator: the scheduler is given a task for every stream of the
     registry (a stream the extraction forgets gets no task: no pages, no checkpoint, no error), and every
     stream emits pages."""
-    creds = simulator.credentials
-    account = AccountSettings(
-        creds["account_id"],
-        creds["client_id"],
-        Secret(creds["client_secret"]),
-        api_url=simulator.base_url,
-        oauth_url=simulator.oauth_url,
-        plan=simulator.config.plan,
-    )
+    account = sim_account(simulator)
     settings = Settings(accounts=(account,), rate_scale=simulator.config.rate_scale)
     with ZoomClient(account, settings) as client:
         events = list(

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from simenv import sim_account
 
-from etl.config import AccountSettings, Secret, Settings
+from etl.config import Settings
 from etl.errors import ConfigError
 from etl.extract import extract
 from etl.extract.windows import report_floor
@@ -62,15 +63,7 @@ def sync(
     pending: Mapping[str, Sequence[str]] | None = None,
     documents: Documents | None = None,
 ) -> Result:
-    creds = sim.credentials
-    account = AccountSettings(
-        creds["account_id"],
-        creds["client_id"],
-        Secret(creds["client_secret"]),
-        api_url=sim.base_url,
-        oauth_url=sim.oauth_url,
-        plan=sim.config.plan,
-    )
+    account = sim_account(sim)
     settings = Settings(accounts=(account,), default_source=source, rate_scale=sim.config.rate_scale)
     result = Result()
     with ZoomClient(account, settings) as client:
@@ -237,15 +230,7 @@ def test_pending_keys_are_fetched_and_a_deleted_meeting_is_a_skip(fast: RunningS
 
 
 def test_dry_run_plan_counts_users_and_reads_the_daily_usage_report(fast: RunningSimulator) -> None:
-    creds = fast.credentials
-    account = AccountSettings(
-        creds["account_id"],
-        creds["client_id"],
-        Secret(creds["client_secret"]),
-        api_url=fast.base_url,
-        oauth_url=fast.oauth_url,
-        plan="pro",
-    )
+    account = sim_account(fast, plan="pro")
     settings = Settings(accounts=(account,), rate_scale=SCALE)
     with ZoomClient(account, settings) as client:
         result = plan(
@@ -269,15 +254,7 @@ def test_backfill_since_is_checkpointed_window_by_window_and_names_what_zoom_for
 ) -> None:
     today = fast.clock.now().date()
     since = today - timedelta(days=400)
-    creds = fast.credentials
-    account = AccountSettings(
-        creds["account_id"],
-        creds["client_id"],
-        Secret(creds["client_secret"]),
-        api_url=fast.base_url,
-        oauth_url=fast.oauth_url,
-        plan="pro",
-    )
+    account = sim_account(fast, plan="pro")
     settings = Settings(accounts=(account,), rate_scale=SCALE)
     with ZoomClient(account, settings) as client:
         events = list(

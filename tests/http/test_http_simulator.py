@@ -9,9 +9,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from simenv import sim_account
 from zoomfakes import FakeClock
 
-from etl.config import AccountSettings, Secret, Settings, Timeouts
+from etl.config import Settings, Timeouts
 from etl.errors import AuthError, ResourceError
 from etl.http import RetryPolicy, ZoomClient
 from etl.simulator.server import RunningSimulator
@@ -27,15 +28,7 @@ def client_for(
     clock: FakeClock | None = None,
     **settings: Any,
 ) -> ZoomClient:
-    creds = sim.credentials
-    account = AccountSettings(
-        account_id=creds["account_id"],
-        client_id=creds["client_id"],
-        client_secret=Secret(secret or creds["client_secret"]),
-        api_url=sim.base_url,
-        oauth_url=sim.oauth_url,
-        plan=sim.config.plan,
-    )
+    account = sim_account(sim, secret=secret)
     options: dict[str, Any] = {"rate_scale": sim.config.rate_scale, "max_concurrency": 8, **settings}
     timing: dict[str, Any] = {"clock": clock, "sleep": clock.sleep} if clock else {}
     return ZoomClient(

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.durable import fsync_directory
+
 log = logging.getLogger(__name__)
 
 _FICLONE = 0x40049409  # linux/fs.h: share the source's blocks (btrfs, XFS, bcachefs); else EOPNOTSUPP
@@ -74,7 +76,7 @@ def publish(warehouse: Path) -> Published:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _sync_directory(target.parent)
+    fsync_directory(target.parent)
     result = Published(target, target.stat().st_size, time.monotonic() - started, cloned)
     log.info(
         "published the read copy %s (%.1f MB, %s) in %.2fs",
@@ -106,12 +108,3 @@ def _clone_or_copy(source: Path, target: Path) -> bool:
         os.fsync(dst.fileno())
     shutil.copymode(source, target)
     return cloned
-
-
-def _sync_directory(folder: Path) -> None:
-    """Make the rename itself durable: a crash after it must not bring the old read copy back."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

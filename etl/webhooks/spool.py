@@ -30,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from etl.durable import fsync_directory
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".json"
@@ -125,7 +127,7 @@ class Spool:
         finally:
             tmp.unlink()
         if stored:
-            _fsync_dir(self.directory)
+            fsync_directory(self.directory)
         return ident, stored
 
     def entries(self) -> list[Entry]:
@@ -159,11 +161,3 @@ class Spool:
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob(f"*{SUFFIX}")) if self.directory.is_dir() else 0
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -138,9 +138,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_disk(out: Path, todo: list[plan.FileRow], minimum: int) -> None:
+def _check_disk(out: Path, missing: list[plan.FileRow], minimum: int) -> None:
     need = 0
-    for row in todo:
+    for row in missing:
         need += row.file_size or 0
     probe = out
     while not probe.exists():
@@ -176,17 +176,17 @@ class Run:
         files = plan.wanted_files(conn, self.account_id, types=o.types, since=o.since, hosts=o.hosts)
         held = plan.inventory(conn, self.account_id)
         self.result.files = len(files)
-        todo = [f for f in files if not plan.still_complete(held.get(f.file_id), o.out)]
-        self.result.already = len(files) - len(todo)
+        missing = [f for f in files if not plan.still_complete(held.get(f.file_id), o.out)]
+        self.result.already = len(files) - len(missing)
         self._held = held
         if o.parse:  # complete files never read (downloaded with --no-parse): read them now, no download
-            unread = plan.unread(conn, self.account_id) - {f.file_id for f in todo}
+            unread = plan.unread(conn, self.account_id) - {f.file_id for f in missing}
             self._read([f for f in files if f.file_id in unread], held)
-        if not todo:
+        if not missing:
             return self.result
-        _check_disk(o.out, todo, o.min_free_bytes)
+        _check_disk(o.out, missing, o.min_free_bytes)
         by_meeting: dict[str, list[plan.FileRow]] = {}
-        for row in todo:
+        for row in missing:
             by_meeting.setdefault(row.meeting_uuid, []).append(row)
         with ThreadPoolExecutor(max_workers=max(1, o.concurrency), thread_name_prefix="download") as pool:
             futures: list[Future[list[Outcome]]] = [

@@ -90,7 +90,7 @@ class EventPass:
                 "SELECT id, status, attempts FROM zoom.events WHERE account_id = ? AND list_contains(?, id)",
                 [account_id, [e.id for e in mine]],
             ).fetchall()
-        todo = []
+        unapplied = []
         with self.lock:
             self._previous.update({ident: (status, int(n or 0)) for ident, status, n in rows})
             for entry in mine:
@@ -99,8 +99,8 @@ class EventPass:
                     self.entries.remove(entry)
                     self.summary["already_done"] += 1
                 else:
-                    todo.append(entry)
-        return todo
+                    unapplied.append(entry)
+        return unapplied
 
     def targets(self, wh: Warehouse, account_id: str) -> Targets:
         entries = self._of(wh, account_id)
